@@ -1,0 +1,43 @@
+"""The errors the assistant raises on purpose.
+
+Every message says what went wrong and how to fix it. They become exit codes (CLI) or
+messages (UI) only at those boundaries; nothing below them prints or exits.
+"""
+
+
+class RagError(Exception):
+    """Base class: an expected failure with a message meant for the user."""
+
+    exit_code = 1
+
+
+class InputError(RagError):
+    """The user gave something unusable: an empty question, a missing or binary file..."""
+
+    exit_code = 2
+
+
+class ConfigError(RagError):
+    """A setting names something unknown (a backend, a language) or is malformed."""
+
+    exit_code = 2
+
+
+class IndexMissingError(RagError):
+    """No index has been built yet at the configured path."""
+
+
+class IndexMismatchError(RagError):
+    """The index on disk was built with other settings (model, chunking, format)."""
+
+
+class IndexCorruptError(RagError):
+    """An index file is truncated or altered: its checksum does not match the manifest."""
+
+
+class ModelUnavailableError(RagError):
+    """A model cannot be provisioned from the packages installed here."""
+
+
+class BackendError(RagError):
+    """The LLM backend failed: server unreachable, timed out or died mid-answer."""

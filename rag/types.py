@@ -1,0 +1,122 @@
+"""The small values that travel between stages, defined once.
+
+Offsets always point into the original source text of a document, so
+``document.text[start:end] == text`` can be checked anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Document:
+    """An article as loaded from disk: its id, where it came from and its full text."""
+
+    doc_id: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of a document, with its paragraph number (1-based)."""
+
+    doc_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrievable unit made of whole sentences of one paragraph."""
+
+    id: str
+    doc_id: str
+    paragraph: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A passage returned by a retriever, best first."""
+
+    passage: Passage
+    score: float
+    rank: int
+
+    def to_json(self) -> dict:
+        p = self.passage
+        return {
+            "rank": self.rank,
+            "id": p.id,
+            "doc_id": p.doc_id,
+            "paragraph": p.paragraph,
+            "start": p.start,
+            "end": p.end,
+            "text": p.text,
+            "score": round(float(self.score), 6),
+        }
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The exact span of a passage that supports one part of an answer."""
+
+    marker: int
+    passage_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    support: float = 0.0
+
+    def to_json(self) -> dict:
+        return {
+            "marker": self.marker,
+            "passage_id": self.passage_id,
+            "doc_id": self.doc_id,
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "support": round(float(self.support), 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant says for one question, with everything needed to show why."""
+
+    question: str
+    standalone_question: str
+    language: str
+    answer: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    hits: tuple[Hit, ...]
+    backend: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    language_note: str = ""
+    fallback: str = ""
+
+    def to_json(self) -> dict:
+        out = {
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "language": self.language,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "citations": [c.to_json() for c in self.citations],
+            "passages": [h.to_json() for h in self.hits],
+            "backend": self.backend,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+        if self.language_note:
+            out["language_note"] = self.language_note
+        if self.fallback:
+            out["fallback"] = self.fallback
+        return out
