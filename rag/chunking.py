@@ -1,13 +1,15 @@
 """Group sentences into passages, the units that are embedded, retrieved and cited.
 
-A passage is one paragraph, or, when a paragraph is longer than ``max_chars``, a run of
-its consecutive whole sentences that fits. Sentences are never cut, and a passage never
-crosses a paragraph, so citations stay readable and offsets stay exact.
+Paragraphs are the first unit. A paragraph longer than ``max_chars`` is cut into runs of
+consecutive whole sentences that fit; short neighbouring paragraphs are packed together
+while the passage stays within ``max_chars`` (a one-line quote such as '"...," katanya.'
+then keeps the paragraph that says who spoke). Sentences are never cut, so citations stay
+readable and offsets exact.
 
 >>> from rag.types import Document
->>> doc = Document("d", "d.txt", "Satu. Dua tiga.\\nEmpat.")
->>> [(p.id, p.text) for p in chunk_document(doc)]
-[('d#1', 'Satu. Dua tiga.'), ('d#2', 'Empat.')]
+>>> doc = Document("d", "d.txt", "Satu. Dua tiga.\\nEmpat.\\n" + "Lima enam tujuh. " * 3)
+>>> [(p.id, p.text) for p in chunk_document(doc, ChunkingConfig(max_chars=25))]
+[('d#1-2', 'Satu. Dua tiga.\\nEmpat.'), ('d#3.1', 'Lima enam tujuh.'), ('d#3.2', 'Lima enam tujuh.'), ('d#3.3', 'Lima enam tujuh.')]
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ class ChunkingConfig:
     """How passages are cut; recorded in the index manifest."""
 
     unit: str = "paragraph"
-    max_chars: int = 700
+    max_chars: int = 400
+    pack_paragraphs: bool = True
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -41,22 +44,38 @@ def _windows(sentences: list[Sentence], max_chars: int) -> list[list[Sentence]]:
     return runs
 
 
-def chunk_document(doc: Document, config: ChunkingConfig = ChunkingConfig()) -> list[Passage]:
-    """Passages of a document, in reading order, with stable ids ``doc#paragraph[.part]``."""
-    passages = []
+def _units(doc: Document, max_chars: int) -> list[tuple[str, list[Sentence]]]:
+    """(label, sentences): whole paragraphs, or labelled parts of long ones."""
+    units = []
     for paragraph, group in groupby(split_sentences(doc), key=lambda s: s.paragraph):
-        runs = _windows(list(group), config.max_chars)
+        runs = _windows(list(group), max_chars)
         for part, run in enumerate(runs, start=1):
-            suffix = f".{part}" if len(runs) > 1 else ""
-            start, end = run[0].start, run[-1].end
-            passages.append(
-                Passage(
-                    id=f"{doc.doc_id}#{paragraph}{suffix}",
-                    doc_id=doc.doc_id,
-                    paragraph=paragraph,
-                    start=start,
-                    end=end,
-                    text=doc.text[start:end],
-                )
-            )
+            units.append((f"{paragraph}.{part}" if len(runs) > 1 else str(paragraph), run))
+    return units
+
+
+def _adjacent(doc: Document, before: Sentence, after: Sentence) -> bool:
+    """Only blank space lies between two sentences: no dropped link line or markup."""
+    return not doc.text[before.end : after.start].strip()
+
+
+def chunk_document(doc: Document, config: ChunkingConfig = ChunkingConfig()) -> list[Passage]:
+    """Passages of a document in reading order, with stable ids ``doc#first[-last]``."""
+    groups: list[list[tuple[str, list[Sentence]]]] = []
+    for unit in _units(doc, config.max_chars):
+        whole = "." not in unit[0]
+        if (config.pack_paragraphs and whole and groups and "." not in groups[-1][-1][0]
+                and _adjacent(doc, groups[-1][-1][1][-1], unit[1][0])
+                and unit[1][-1].end - groups[-1][0][1][0].start <= config.max_chars):
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    passages = []
+    for group in groups:
+        first, last = group[0], group[-1]
+        start, end = first[1][0].start, last[1][-1].end
+        label = first[0] if first is last else f"{first[0]}-{last[0]}"
+        passages.append(Passage(id=f"{doc.doc_id}#{label}", doc_id=doc.doc_id,
+                                paragraph=first[1][0].paragraph, start=start, end=end,
+                                text=doc.text[start:end]))
     return passages

@@ -19,6 +19,7 @@ import unicodedata
 from pathlib import Path
 
 from rag.errors import InputError
+from rag.language import text_language
 from rag.types import Document, Sentence
 
 MAX_ARTICLE_BYTES = 1_000_000
@@ -76,9 +77,12 @@ def document_from_text(text: str, name: str, doc_id: str | None = None) -> Docum
     """Wrap pasted or uploaded text as a Document, checking it has content."""
     if not text.strip():
         raise InputError(f"{name}: the article is empty; give a file with text in it.")
-    if not paragraphs(Document(doc_id or slugify(name), name, text)):
+    doc = Document(doc_id or slugify(name), name, text)
+    spans = paragraphs(doc)
+    if not spans:
         raise InputError(f"{name}: no article text left after removing links and markup.")
-    return Document(doc_id or slugify(name), name, text)
+    body = " ".join(text[a:b] for a, b in spans)
+    return Document(doc.doc_id, name, text, language=text_language(body))
 
 
 def load_document(path: str | Path) -> Document:

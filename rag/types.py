@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Document:
-    """An article as loaded from disk: its id, where it came from and its full text."""
+    """An article as loaded from disk: its id, where it came from, its text and language."""
 
     doc_id: str
     name: str
     text: str
+    language: str = ""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Evaluation of the assistant: datasets, metrics, baselines and reports (``rag eval``)."""

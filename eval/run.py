@@ -1,0 +1,96 @@
+"""``rag eval``: run a question set through the pipeline and write what it scored.
+
+Writes ``records.jsonl`` (one line per question: the ``rag search --json`` or
+``rag ask --json`` object plus ``id``), ``metrics.json`` and ``report.md`` (and PNG
+charts for the full evaluation) into the output folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval import metrics as m
+from eval.dataset import Question, load_dataset
+from rag.pipeline import Pipeline
+from rag.retrieve import MODES
+
+RETRIEVAL_DEPTH = 10  # passages ranked per question for the retrieval metrics
+
+
+def _relevance(question: Question, passages: list[dict]) -> list[bool]:
+    return [question.evidence in p["text"] for p in passages]
+
+
+def retrieval_metrics(rows: list[tuple[Question, list[bool], int]]) -> dict:
+    """(question, relevance by rank, relevant passages in corpus) -> hit@1/3, MRR, nDCG@5."""
+    rows = [r for r in rows if r[0].answerable]
+    return {
+        "n": len(rows),
+        "hit@1": m.mean([m.hit_at(rel, 1) for _, rel, _ in rows]),
+        "hit@3": m.mean([m.hit_at(rel, 3) for _, rel, _ in rows]),
+        "mrr": m.mean([m.reciprocal_rank(rel) for _, rel, _ in rows]),
+        "ndcg@5": m.mean([m.ndcg_at(rel, 5, n) for _, rel, n in rows]),
+    }
+
+
+def evaluate_retrieval(pipeline: Pipeline, questions: list[Question]) -> tuple[list, dict]:
+    """Records of the fused retriever and metrics of every mode, by language."""
+    store = pipeline.store
+    records, per_mode = [], {mode: [] for mode in MODES}
+    for q in questions:
+        n_relevant = sum(q.evidence in p.text for p in store.passages) if q.answerable else 0
+        for mode in MODES:
+            result = pipeline.search(q.question, k=RETRIEVAL_DEPTH, mode=mode).to_json()
+            per_mode[mode].append((q, _relevance(q, result["passages"]), n_relevant))
+            if mode == "fused":
+                records.append({"id": q.id, **result})
+    table = {
+        mode: {lang: retrieval_metrics([r for r in rows if lang in ("all", r[0].lang)])
+               for lang in ("id", "en", "all")}
+        for mode, rows in per_mode.items()
+    }
+    return records, table
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+
+
+def retrieval_report(table: dict, dataset: Path, n: int) -> str:
+    lines = [
+        "## Retrieval",
+        "",
+        f"{n} questions from `{dataset}`; answerable ones scored; a passage is relevant when it "
+        f"contains the evidence string; {RETRIEVAL_DEPTH} passages ranked per question.",
+        "",
+        "| retriever | lang | n | hit@1 | hit@3 | MRR | nDCG@5 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode, by_lang in table.items():
+        for lang, s in by_lang.items():
+            lines.append(f"| {mode} | {lang} | {s['n']} | {s['hit@1']:.3f} | {s['hit@3']:.3f} "
+                         f"| {s['mrr']:.3f} | {s['ndcg@5']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_evaluation(pipeline: Pipeline, dataset: Path, out: Path,
+                   retrieval_only: bool = False) -> str:
+    """Evaluate, write the files, and return a short summary for the terminal."""
+    questions = load_dataset(dataset)
+    out.mkdir(parents=True, exist_ok=True)
+    records, table = evaluate_retrieval(pipeline, questions)
+    report = "# Evaluation report\n\n" + retrieval_report(table, dataset, len(questions))
+    result = {"dataset": str(dataset), "questions": len(questions), "retrieval": table}
+    if not retrieval_only:
+        from eval.answers import evaluate_answers  # needs the LLM: only for full runs
+
+        records, answer_metrics, answer_report = evaluate_answers(pipeline, questions, out)
+        result["answers"] = answer_metrics
+        report += "\n" + answer_report
+    _write_jsonl(out / "records.jsonl", records)
+    (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (out / "report.md").write_text(report, "utf-8")
+    fused = table["fused"]
+    return (f"fused retrieval: hit@3 id {fused['id']['hit@3']:.3f} en {fused['en']['hit@3']:.3f}, "
+            f"MRR id {fused['id']['mrr']:.3f} en {fused['en']['mrr']:.3f}; wrote {out}/report.md")

@@ -1,0 +1,253 @@
+"""The persisted index: passages, their vectors, FAISS, BM25 and a manifest.
+
+Layout under the index directory::
+
+    CURRENT              name of the live version directory (replaced atomically)
+    v-<stamp>/           one complete index version
+        manifest.json    format, embedding model id/fingerprint/dim, chunking,
+                         analyzer, each document's content hash, each file's sha256
+        documents.jsonl  the articles' full source text (offsets point into it)
+        passages.jsonl   passages with spans
+        vectors.npy      normalised passage vectors (reused when a document is unchanged)
+        dense.faiss      the FAISS index over the vectors (inner product)
+        bm25/            the BM25 index over analyzed passages
+
+A build writes a new version directory and only then replaces ``CURRENT``, so a build
+that is killed halfway leaves the previous index untouched and loadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import bm25s
+import faiss
+import numpy as np
+
+from rag.analyzer import ANALYZER_VERSION, analyze
+from rag.chunking import ChunkingConfig, chunk_document
+from rag.embed import Embedder
+from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.types import Document, Passage
+
+FORMAT_VERSION = 1
+EXACT_SEARCH_LIMIT = 50_000  # above this many passages, an HNSW graph replaces exact search
+HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH = 32, 80, 128
+FIX = "run `rag index --rebuild` to build it again"
+
+
+@dataclass
+class IndexStore:
+    """An index in memory: everything retrieval and citation need."""
+
+    documents: dict[str, Document]
+    passages: list[Passage]
+    vectors: np.ndarray
+    dense: faiss.Index
+    bm25: bm25s.BM25
+    manifest: dict
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_dense_index(vectors: np.ndarray) -> faiss.Index:
+    """Exact inner-product search for small corpora, an HNSW graph for large ones."""
+    dim = vectors.shape[1]
+    if len(vectors) <= EXACT_SEARCH_LIMIT:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    index.add(vectors)
+    return index
+
+
+def build_bm25(passages: list[Passage]) -> bm25s.BM25:
+    bm25 = bm25s.BM25()
+    bm25.index([analyze(p.text) or ["\u2205"] for p in passages], show_progress=False)
+    return bm25
+
+
+def _embed(embedder: Embedder, passages: list[Passage], progress: bool) -> np.ndarray:
+    if not passages:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    from tqdm import tqdm
+
+    batches = [passages[i : i + 64] for i in range(0, len(passages), 64)]
+    out = []
+    with tqdm(total=len(passages), desc="Embedding passages", unit="passage",
+              disable=not progress) as bar:
+        for batch in batches:
+            out.append(embedder.embed([p.text for p in batch], "passage"))
+            bar.update(len(batch))
+    return np.vstack(out)
+
+
+def build_index(
+    documents: list[Document],
+    embedder: Embedder,
+    chunking: ChunkingConfig,
+    previous: IndexStore | None = None,
+    progress: bool = True,
+) -> IndexStore:
+    """An index over documents, reusing the vectors of unchanged ones from ``previous``."""
+    reusable: dict[str, np.ndarray] = {}
+    if previous is not None:
+        old_hashes = previous.manifest["documents"]
+        for i, p in enumerate(previous.passages):
+            doc = next((d for d in documents if d.doc_id == p.doc_id), None)
+            if doc and old_hashes.get(p.doc_id, {}).get("hash") == content_hash(doc.text):
+                reusable[p.id] = previous.vectors[i]
+    passages = [p for d in documents for p in chunk_document(d, chunking)]
+    fresh = [p for p in passages if p.id not in reusable]
+    new_vectors = dict(zip((p.id for p in fresh), _embed(embedder, fresh, progress)))
+    vectors = np.array(
+        [reusable.get(p.id, new_vectors.get(p.id)) for p in passages], dtype=np.float32
+    ).reshape(len(passages), embedder.dim)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint,
+                      "dim": embedder.dim},
+        "chunking": chunking.to_json(),
+        "analyzer": ANALYZER_VERSION,
+        "dense_index": "flat" if len(passages) <= EXACT_SEARCH_LIMIT else "hnsw",
+        "documents": {d.doc_id: {"name": d.name, "hash": content_hash(d.text), "language": d.language,
+                                 "passages": sum(p.doc_id == d.doc_id for p in passages)}
+                      for d in documents},
+        "embedded_in_this_build": len(fresh),
+    }
+    return IndexStore({d.doc_id: d for d in documents}, passages, vectors,
+                      build_dense_index(vectors), build_bm25(passages), manifest)
+
+
+def _write_jsonl(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def save_index(store: IndexStore, index_dir: Path,
+               before_switch: Callable[[Path], None] | None = None) -> Path:
+    """Write a new version directory, then point CURRENT at it; returns the version dir."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
+    tmp = index_dir / f".building-{version.name}"
+    tmp.mkdir()
+    _write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in store.documents.values()])
+    _write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in store.passages])
+    np.save(tmp / "vectors.npy", store.vectors)
+    faiss.write_index(store.dense, str(tmp / "dense.faiss"))
+    store.bm25.save(str(tmp / "bm25"))
+    files = sorted(p for p in tmp.rglob("*") if p.is_file())
+    store.manifest["files"] = {str(p.relative_to(tmp)): _file_sha256(p) for p in files}
+    store.manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    (tmp / "manifest.json").write_text(json.dumps(store.manifest, indent=2, ensure_ascii=False))
+    _fsync_tree(tmp)
+    tmp.rename(version)
+    if before_switch:
+        before_switch(version)
+    pointer = index_dir / ".CURRENT.tmp"
+    pointer.write_text(version.name + "\n")
+    os.replace(pointer, index_dir / "CURRENT")
+    _prune(index_dir, keep=version.name)
+    return version
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as f:
+                os.fsync(f.fileno())
+
+
+def _prune(index_dir: Path, keep: str) -> None:
+    """Remove older versions and leftovers of interrupted builds."""
+    for path in index_dir.iterdir():
+        if path.is_dir() and path.name != keep and path.name.startswith(("v-", ".building-")):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def current_version(index_dir: Path) -> Path:
+    pointer = index_dir / "CURRENT"
+    if not pointer.is_file():
+        raise IndexMissingError(f"no index at {index_dir}; run `rag index` to build it.")
+    version = index_dir / pointer.read_text().strip()
+    if not (version / "manifest.json").is_file():
+        raise IndexCorruptError(f"index at {index_dir} points at a missing version; {FIX}.")
+    return version
+
+
+def read_manifest(index_dir: Path) -> dict:
+    path = current_version(index_dir) / "manifest.json"
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise IndexCorruptError(f"{path} is damaged; {FIX}.") from None
+
+
+def check_compatible(manifest: dict, model_id: str, chunking: ChunkingConfig,
+                     fingerprint: str | None = None) -> None:
+    """Refuse an index built by another format, model or chunking, naming the difference."""
+    expected = {
+        "format version": (manifest.get("format_version"), FORMAT_VERSION),
+        "embedding model": (manifest.get("embedding", {}).get("model_id"), model_id),
+        "chunking": (manifest.get("chunking"), chunking.to_json()),
+        "analyzer": (manifest.get("analyzer"), ANALYZER_VERSION),
+    }
+    if fingerprint is not None:
+        expected["model fingerprint"] = (manifest["embedding"].get("fingerprint"), fingerprint)
+    for what, (found, wanted) in expected.items():
+        if found != wanted:
+            raise IndexMismatchError(
+                f"the index was built with {what} {found!r}, but {wanted!r} is configured; {FIX}."
+            )
+
+
+def _verify_files(version: Path, manifest: dict) -> None:
+    for name, digest in manifest.get("files", {}).items():
+        path = version / name
+        if not path.is_file() or _file_sha256(path) != digest:
+            raise IndexCorruptError(
+                f"index file {path} is missing, truncated or altered (checksum mismatch); {FIX}."
+            )
+
+
+def load_index(index_dir: Path) -> IndexStore:
+    """The current index, after checking every file against the manifest's checksums."""
+    version = current_version(index_dir)
+    manifest = read_manifest(index_dir)
+    _verify_files(version, manifest)
+    try:
+        documents = [Document(**row) for row in _read_jsonl(version / "documents.jsonl")]
+        passages = [Passage(**row) for row in _read_jsonl(version / "passages.jsonl")]
+        vectors = np.load(version / "vectors.npy")
+        dense = faiss.read_index(str(version / "dense.faiss"))
+        bm25 = bm25s.BM25.load(str(version / "bm25"))
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
+        raise IndexCorruptError(f"cannot read the index at {version} ({exc}); {FIX}.") from None
+    if isinstance(dense, faiss.IndexHNSWFlat):
+        dense.hnsw.efSearch = HNSW_EF_SEARCH
+    return IndexStore({d.doc_id: d for d in documents}, passages, vectors, dense, bm25, manifest)
