@@ -42,6 +42,59 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_answer(answer, verbose: bool) -> None:
+    if verbose and answer.standalone_question != answer.question:
+        print(f"(standalone question: {answer.standalone_question})")
+    print(answer.answer)
+    for c in answer.citations:
+        print(f"  [{c.marker}] {c.doc_id} chars {c.start}-{c.end}: {c.text}")
+    if answer.language_note:
+        print(f"  note: {answer.language_note}")
+    if answer.fallback:
+        print(f"  warning: {answer.fallback}", file=sys.stderr)
+    if verbose:
+        print("  " + ", ".join(f"{k} {v:.0f} ms" for k, v in answer.timings_ms.items()))
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    pipeline = _pipeline(args, progress=not args.json)
+    if args.json:
+        answer = pipeline.ask(args.question, lang=args.lang, k=args.k)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    final = None
+    for event in pipeline.ask_stream(args.question, lang=args.lang, k=args.k):
+        if event.kind == "token" and args.verbose:
+            print(event.text, end="", flush=True, file=sys.stderr)
+        final = event.answer or final
+    if args.verbose:
+        print(file=sys.stderr)
+    _print_answer(final, args.verbose)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """A terminal conversation: follow-up questions are rewritten with the history."""
+    pipeline = _pipeline(args)
+    history: list[str] = []
+    print("Ask about the article (empty line or Ctrl-D to quit).")
+    while True:
+        try:
+            line = input("> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not line:
+            return 0
+        try:
+            answer = pipeline.ask(line, history=history, lang=args.lang, k=args.k)
+        except RagError as exc:
+            print(f"error: {exc}")
+            continue
+        history.append(answer.standalone_question)
+        _print_answer(answer, args.verbose)
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.run import run_evaluation  # the evaluation pulls in plotting: load on demand
 
@@ -70,11 +123,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_search)
 
+    for name, func, text in (("ask", cmd_ask, "answer one question, with citations"),
+                             ("chat", cmd_chat, "a conversation in the terminal")):
+        p = sub.add_parser(name, help=text)
+        if name == "ask":
+            p.add_argument("question")
+            p.add_argument("--json", action="store_true", help="print one JSON object")
+        p.add_argument("--k", type=int, help="how many passages to retrieve (default 4)")
+        p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
+        p.add_argument("--lang", choices=["auto", "id", "en"], help="answer language")
+        p.add_argument("--verbose", action="store_true",
+                       help="show the standalone question, streamed tokens and timings")
+        p.set_defaults(func=func)
+
     p = sub.add_parser("eval", help="score retrieval and answers on a question set")
     p.add_argument("--dataset", required=True, help="JSONL question set (see eval/README.md)")
     p.add_argument("--out", required=True, help="folder for records, metrics and report")
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
     p.add_argument("--k", type=int)
+    p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
     p.set_defaults(func=cmd_eval)
     return parser
 

@@ -14,10 +14,18 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from collections.abc import Iterator
+
+from rag.answer import STOP, Evidence, build_prompt, select_evidence, sentences_in
 from rag.chunking import ChunkingConfig
+from rag.cite import cite
 from rag.corpus import default_documents, load_document
 from rag.embed import Embedder, load_embedder
-from rag.errors import IndexCorruptError, IndexMissingError, InputError
+from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
+from rag.followup import standalone_question
+from rag.language import detect_language
+from rag.llm import Backend, get_backend
+from rag.refusal import RefusalPolicy, refusal_text
 from rag.retrieve import MODES, retrieve
 from rag.settings import Settings, resolve_settings
 from rag.store import (
@@ -29,9 +37,16 @@ from rag.store import (
     read_manifest,
     save_index,
 )
-from rag.types import Document, Hit
+from rag.types import Answer, Document, Hit
 
 MAX_QUESTION_CHARS = 2_000
+MAX_ANSWER_TOKENS = 48
+PROMPT_SENTENCES = 3  # evidence sentences in the prompt, from the top PROMPT_PASSAGES
+PROMPT_PASSAGES = 3
+FALLBACK_LABEL = {
+    "id": "Jawaban ekstraktif (LLM tidak tersedia, kalimat terkuat dari artikel):",
+    "en": "Extractive answer (the LLM is unavailable; the best-supported sentences):",
+}
 
 
 def clean_question(question: str | None) -> str:
@@ -70,6 +85,16 @@ class SearchResult:
 
 
 @dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer: 'retrieved', then 'token's, then 'final'."""
+
+    kind: str
+    text: str = ""
+    hits: tuple[Hit, ...] = ()
+    answer: Answer | None = None
+
+
+@dataclass(frozen=True)
 class IndexReport:
     changed: bool
     documents: int
@@ -90,12 +115,21 @@ class Pipeline:
         self.chunking = ChunkingConfig(max_chars=self.settings.max_chars)
         self.progress = progress
         self._store: IndexStore | None = None
+        self._backend: Backend | None = None
         self._lock = threading.RLock()
+        self.refusal = RefusalPolicy.load()
 
     # -- stages, loaded once -------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
         return load_embedder(self.settings.embed_model, self.settings.model_cache)
+
+    @property
+    def backend(self) -> Backend:
+        with self._lock:
+            if self._backend is None:
+                self._backend = get_backend(self.settings)
+            return self._backend
 
     @property
     def store(self) -> IndexStore:
@@ -191,3 +225,68 @@ class Pipeline:
         hits = retrieve(store, self.embedder, question, k or self.settings.k, mode, doc_id, vector)
         timings = {"embed": (t1 - t0) * 1000, "retrieve": _ms(t0)}
         return SearchResult(question, tuple(hits), timings)
+
+    # -- answers ---------------------------------------------------------------------------
+    def ask(self, question: str, history: list[str] | None = None, lang: str | None = None,
+            k: int | None = None, doc_id: str | None = None) -> Answer:
+        """Answer a question (see ask_stream), returning only the final Answer."""
+        final = None
+        for event in self.ask_stream(question, history, lang, k, doc_id):
+            final = event.answer or final
+        assert final is not None
+        return final
+
+    def ask_stream(self, question: str, history: list[str] | None = None,
+                   lang: str | None = None, k: int | None = None,
+                   doc_id: str | None = None) -> Iterator[Event]:
+        """Retrieve, stream the LLM's tokens, then verify citations and decide to abstain.
+
+        ``history`` holds the previous standalone questions of the conversation, so a
+        follow-up is rewritten before retrieval.
+        """
+        question = clean_question(question)
+        backend, store, embedder = self.backend, self.store, self.embedder  # loaded once
+        t0 = time.perf_counter()
+        standalone = standalone_question(question, list(history or []))
+        language, note = detect_language(question, lang or self.settings.lang)
+        if doc_id is not None and doc_id not in store.documents:
+            raise InputError(f"no article {doc_id!r} in the index; known: {sorted(store.documents)}.")
+        vector = embedder.embed_query(standalone)
+        hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
+        evidence = select_evidence(store, embedder, vector, hits, PROMPT_SENTENCES,
+                                   PROMPT_PASSAGES)
+        t_retrieved = time.perf_counter()
+        yield Event("retrieved", text=standalone, hits=tuple(hits))
+
+        raw, failure = [], ""
+        try:
+            prompt = build_prompt(language, evidence, standalone)
+            for piece in backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
+                raw.append(piece)
+                yield Event("token", text=piece)
+        except BackendError as exc:
+            failure = str(exc)
+        t_generated = time.perf_counter()
+
+        candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
+        relevance = max((e.score for e in evidence), default=0.0)
+        same_language = bool(hits) and store.documents[hits[0].passage.doc_id].language == language
+        if failure:
+            text = " ".join(e.sentence.text for e in evidence[:2])
+            cited = cite(standalone, text, candidates, embedder)
+            abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
+        else:
+            cited = cite(standalone, "".join(raw).strip(), candidates, embedder, same_language)
+            abstained = self.refusal.abstain(relevance, cited.support)
+            answer_text = refusal_text(language, question) if abstained else cited.text
+        timings = {"retrieve": (t_retrieved - t0) * 1000,
+                   "generate": (t_generated - t_retrieved) * 1000, "total": _ms(t0)}
+        yield Event("final", answer=Answer(
+            question=question, standalone_question=standalone, language=language,
+            answer=answer_text, abstained=abstained,
+            citations=() if abstained else cited.citations, hits=tuple(hits),
+            backend=self.settings.llm_backend, timings_ms=timings, language_note=note,
+            fallback=failure, raw_answer="".join(raw).strip(),
+            signals={"relevance": relevance, "support": cited.support,
+                     "lexical": cited.lexical},
+        ))

@@ -103,6 +103,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     language_note: str = ""
     fallback: str = ""
+    raw_answer: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         out = {
@@ -120,4 +122,6 @@ class Answer:
             out["language_note"] = self.language_note
         if self.fallback:
             out["fallback"] = self.fallback
+        out["raw_answer"] = self.raw_answer
+        out["signals"] = {k: round(v, 4) for k, v in self.signals.items()}
         return out

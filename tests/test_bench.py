@@ -1,0 +1,66 @@
+"""The benchmark runs end to end and writes every figure; the figures are never asserted."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rag.bench import generated_vectors, run_bench, sentence_pool, synthetic_corpus
+from rag.settings import resolve_settings
+
+
+def test_synthetic_passages_point_into_their_articles():
+    corpus = synthetic_corpus(sentence_pool(), 25, seed=1)
+    docs = {d.doc_id: d for d in corpus.documents}
+    assert len(corpus.passages) == 25 and len(docs) == 3
+    for p in corpus.passages:
+        assert docs[p.doc_id].text[p.start : p.end] == p.text
+    assert (corpus.members[:, :2] >= 0).all()
+
+
+def test_generated_vectors_are_unit_length():
+    rng = np.random.default_rng(0)
+    sentences = rng.standard_normal((5, 8)).astype(np.float32)
+    members = np.array([[0, 1, -1], [2, 3, 4]], dtype=np.int16)
+    vectors = generated_vectors(sentences, members, sigma=0.01)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def _numbers(value):
+    """Every number in a nested JSON value."""
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    return [value] if isinstance(value, (int, float)) and not isinstance(value, bool) else []
+
+
+@pytest.mark.slow
+def test_quick_bench_writes_every_figure(tmp_path):
+    settings = resolve_settings(index_dir=tmp_path / "index")
+    out = tmp_path / "bench.json"
+    run_bench(settings, out, sizes=[2000], runs=1, progress=False, embed_limit=0)
+    data = json.loads(out.read_text())
+
+    for part in ("compute", "llm", "article"):
+        assert "error" not in data[part], data[part]
+    assert data["compute"]["embedding"]["tokens_per_s"] > 0
+    assert data["compute"]["embedding"]["fraction_of_matmul_peak"] > 0
+    assert data["llm"]["llm"]["ttft_cold_ms"]["p50"] > 0
+    assert "available" in data["llm"]["ask"]
+    assert data["article"]["disk_mb"]["total"] > 0
+
+    corpus = data["corpora"]["2k"]
+    build, serve = corpus["build"], corpus["serve"]
+    assert "error" not in build and "error" not in serve, corpus
+    assert build["passages"] == 2000 and build["vectors"].startswith("generated")
+    assert build["index_passages_per_s"] > 0 and build["build_peak_rss_mb"] > 0
+    assert build["disk_mb"]["dense.faiss"] > 0
+    assert set(serve["retrieval_ms"]) == {"dense", "bm25", "fused"}
+    assert all(s["p50"] > 0 for s in serve["retrieval_ms"].values())
+    assert 0 < build["recall_at_10"]["real_questions"] <= 1
+    assert data["meta"]["total_s"] > 0
+    assert all(n >= 0 for n in _numbers(build) + _numbers(serve))
