@@ -104,6 +104,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from ui.app import serve  # Gradio is only needed for the web app
+
+    serve(_pipeline(args).settings, host=args.host, port=args.port, auth=args.auth,
+          no_auth=args.no_auth)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from rag.bench import main as bench_main  # the benchmark has its own options
+
+    return bench_main(args.options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Ask questions about news articles, with cited passages."
@@ -143,11 +157,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int)
     p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", help="the web chat (Gradio) at http://HOST:PORT")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=7860)
+    p.add_argument("--auth", help="user:password, required to bind a non-local address")
+    p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("bench", help="speed, memory and scale figures (see rag bench --help)",
+                       add_help=False)
+    p.add_argument("options", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":  # its options, --help included, belong to rag.bench
+        args.options = args.options + extra
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return args.func(args)
     except RagError as exc:

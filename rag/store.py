@@ -153,7 +153,7 @@ def build_index(
                       "dim": embedder.dim},
         "chunking": chunking.to_json(),
         "analyzer": ANALYZER_VERSION,
-        "dense_index": "flat" if len(passages) <= EXACT_SEARCH_LIMIT else "hnsw",
+        "dense_index": "flat" if len(passages) <= EXACT_SEARCH_LIMIT else "ivf",
         "documents": {d.doc_id: {"name": d.name, "hash": content_hash(d.text), "language": d.language,
                                  "passages": sum(p.doc_id == d.doc_id for p in passages)}
                       for d in documents},
