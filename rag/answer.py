@@ -38,6 +38,22 @@ class Evidence:
 
 
 _SENTENCE_CACHE: dict[tuple[str, int], list[Sentence]] = {}
+_VECTOR_CACHE: dict[tuple[str, str, int, int, str], np.ndarray] = {}
+VECTOR_CACHE_LIMIT = 100_000
+
+
+def sentence_vectors(embedder: Embedder, sentences: list[Sentence]) -> np.ndarray:
+    """Passage-side vectors of sentences, embedded once per process and model."""
+    keys = [(embedder.model_id, s.doc_id, s.start, s.end, s.text) for s in sentences]
+    missing = [i for i, key in enumerate(keys) if key not in _VECTOR_CACHE]
+    if missing:
+        if len(_VECTOR_CACHE) > VECTOR_CACHE_LIMIT:
+            _VECTOR_CACHE.clear()
+        fresh = embedder.embed([sentences[i].text for i in missing], "passage")
+        _VECTOR_CACHE.update({keys[i]: v for i, v in zip(missing, fresh, strict=True)})
+    if not keys:
+        return np.zeros((0, embedder.dim), dtype=np.float32)
+    return np.stack([_VECTOR_CACHE[key] for key in keys])
 
 
 def sentences_in(store: IndexStore, hit: Hit) -> list[Sentence]:
@@ -62,7 +78,7 @@ def select_evidence(
     candidates = [(s, h) for h in hits[:n_passages] for s in sentences_in(store, h)]
     if not candidates:
         return []
-    vectors = embedder.embed([s.text for s, _ in candidates], "passage")
+    vectors = sentence_vectors(embedder, [s for s, _ in candidates])
     scores = vectors @ question_vector
     best = sorted(np.argsort(-scores)[:n_sentences])
     ordered = sorted(best, key=lambda i: (candidates[i][0].doc_id, candidates[i][0].start))

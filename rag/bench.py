@@ -5,13 +5,16 @@ What it measures, each part in a fresh subprocess so that memory peaks never mix
 - compute: a float32 matmul peak (torch, 2 threads) as the machine's reference; the
   embedder's achieved tokens/s and GFLOP/s against its arithmetic per token; the latency
   of embedding one question.
-- llm: the local GGUF model through llama-cpp-python (time to first token with a cold and
-  a prefix-cached prompt, decoding tokens/s), and end-to-end ``Pipeline.ask`` latency and
-  time to first token when the pipeline has ``ask``/``ask_stream``.
-- article: the real pipeline's index over the bundled article, built in a temp dir.
+- vectors: synthetic passages embedded for real, as many as fit a time budget, and the
+  FAISS index's recall on them against vectors generated for the same passages.
+- article: the real pipeline's index over the bundled article, built in a temp dir (build
+  time, peak RSS, size, retrieval latency); then the local GGUF model alone through
+  llama-cpp-python (time to first token with a cold and a prefix-cached prompt, decoding
+  tokens/s) and the pipeline's answers (``ask``/``ask_stream``: end to end and to the
+  first token), when the pipeline has them.
 - one synthetic corpus per size: index build throughput, peak RSS, size on disk (via
-  ``rag.store.save_index``), then, in another fresh process that loads it with
-  ``rag.store.load_index``, load time, RSS, retrieval latency (dense, BM25, fused, and
+  ``rag.store.save_index``); then, in another fresh process that loads it with
+  ``rag.store.load_index``: load time, RSS, retrieval latency (dense, BM25, fused, and
   exact search for comparison) and recall@10 of the FAISS index against exact search.
 
 Synthetic corpora recombine the bundled article's sentences into passages (clauses
@@ -349,9 +352,7 @@ def _padded_lengths(texts: list[str], lengths: list[int]) -> list[int]:
     return out
 
 
-def embedding_throughput(
-    embedder: Embedder, batches: list[list[str]], peak_gflops: float
-) -> tuple[dict, np.ndarray]:
+def embedding_throughput(embedder: Embedder, batches: list[list[str]]) -> tuple[dict, np.ndarray]:
     """Passages/s, tokens/s and GFLOP/s of the embedder on passage batches (median of runs),
     and the vectors it made."""
     model = embedder._model  # the sentence-transformers model: its tokenizer and config
@@ -391,13 +392,18 @@ def embedding_throughput(
         "flops_formula": "layers * (2*L*(4*H^2 + 2*H*FF) + 4*L^2*H) per sequence of L tokens",
         "achieved_gflops": round(gflops, 1),
         "achieved_gflops_with_padding": round(padded_gflops, 1),
-        "fraction_of_matmul_peak": round(gflops / peak_gflops, 3),
     }
     return figures, np.vstack(vectors)
 
 
-def query_latency(embedder: Embedder, questions: list[str], runs: int) -> dict:
-    """ms to embed one question (what every search pays before retrieval)."""
+def query_latency(embedder: Embedder, questions: list[str], runs: int, threads: int) -> dict:
+    """ms to embed one question (what every search pays before retrieval) with torch on
+    ``threads`` threads: on a busy 2-core machine one thread can beat two by far, as two
+    threads wait on each other at every small operation."""
+    import torch
+
+    default = torch.get_num_threads()
+    torch.set_num_threads(threads)
     for q in questions[:3]:
         embedder.embed_query(q)
     samples = []
@@ -406,6 +412,7 @@ def query_latency(embedder: Embedder, questions: list[str], runs: int) -> dict:
             start = time.perf_counter()
             embedder.embed_query(q)
             samples.append(_ms(start))
+    torch.set_num_threads(default)
     return summarize(samples)
 
 
@@ -554,23 +561,40 @@ def _embedder(settings: Settings) -> Embedder:
 
 def work_compute(job: Job) -> dict:
     """Matmul peak, embedder throughput, question latency; saves the shared vectors."""
-    out: dict[str, Any] = {"matmul": matmul_peak(job.runs)}
-    _say(f"matmul peak {out['matmul']['peak_gflops']} GFLOP/s")
+    before = matmul_peak(job.runs)
+    _say(f"matmul peak {before['peak_gflops']} GFLOP/s")
+    out: dict[str, Any] = {}
     start = time.perf_counter()
     embedder = _embedder(job.settings)
     out["embedder_load_s"] = round(time.perf_counter() - start, 2)
     pool, questions = sentence_pool(), bench_questions()
-    sample = synthetic_corpus(pool, 128 * job.runs, seed=7)
+    sample = synthetic_corpus(pool, 64 * job.runs, seed=7)
     texts = [p.text for p in sample.passages]
-    batches = [texts[i : i + 128] for i in range(0, len(texts), 128)]
-    out["embedding"], real = embedding_throughput(embedder, batches, out["matmul"]["peak_gflops"])
+    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    out["embedding"], real = embedding_throughput(embedder, batches)
     _say(f"embedding {out['embedding']['passages_per_s']} passages/s")
-    out["query_embedding_ms"] = query_latency(embedder, spread(questions, 50), job.runs)
+    out["matmul"] = _best_of(before, matmul_peak(job.runs))  # the machine's load drifts
+    out["embedding"]["fraction_of_matmul_peak"] = round(
+        out["embedding"]["achieved_gflops"] / out["matmul"]["peak_gflops"], 3
+    )
+    asked = spread(questions, 50)
+    out["query_embedding_ms"] = query_latency(embedder, asked, job.runs, threads=2)
+    out["query_embedding_1_thread_ms"] = query_latency(embedder, asked, job.runs, threads=1)
     sentence_vectors = embedder.embed(pool, "passage")
     sigma = noise_sigma(real, sentence_vectors, sample.members)
     out["generated_vector_noise_sigma"] = round(sigma, 5)
     Shared(questions, embedder.embed(questions, "query"), sentence_vectors, sigma).save(job.shared)
     return out
+
+
+def _best_of(before: dict, after: dict) -> dict:
+    """Matmul figures measured before and after the embedding runs, combined."""
+    return {
+        "n": before["n"],
+        "threads": before["threads"],
+        "peak_gflops": max(before["peak_gflops"], after["peak_gflops"]),
+        "median_gflops_before_after": [before["median_gflops"], after["median_gflops"]],
+    }
 
 
 def _llm_prompt(question: str, vector: np.ndarray, shared: Shared, pool: list[str]) -> str:
@@ -594,14 +618,14 @@ def _stream_once(llama: Any, prompt: str, max_tokens: int) -> tuple[float, int, 
     return first, count, _ms(start)
 
 
-def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> dict:
+def llm_speed(settings: Settings, prompts: list[str], threads: int, max_tokens: int = 48) -> dict:
     """TTFT (cold: whole prompt evaluated; cached: llama.cpp reuses the previous prompt's
     few-shot prefix, as in the running app), prompt and decoding tokens/s."""
     from llama_cpp import Llama  # compiled extension: loaded only by this worker
 
     path = settings.llm_model or str(models.provision_gemma(settings.model_cache))
     start = time.perf_counter()
-    llama = Llama(model_path=path, n_ctx=2048, n_threads=2, verbose=False, seed=0)
+    llama = Llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False, seed=0)
     load_s = time.perf_counter() - start
     _stream_once(llama, prompts[0], 4)  # warm-up
     cold, prompt_rates, cached, decode_rates = [], [], [], []
@@ -611,12 +635,13 @@ def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> d
         cold.append(first)
         prompt_rates.append(len(llama.tokenize(prompt.encode("utf-8"))) / first * 1000)
     for prompt in prompts:
-        first, count, total = _stream_once(llama, prompt + " ", max_tokens)
+        first, count, total = _stream_once(llama, prompt, max_tokens)
         cached.append(first)
         if count > 1:
             decode_rates.append((count - 1) / (total - first) * 1000)
     return {
         "model": Path(path).name,
+        "threads": threads,
         "load_s": round(load_s, 2),
         "max_tokens": max_tokens,
         "ttft_cold_ms": summarize(cold),
@@ -636,17 +661,14 @@ def _event_kind(event: Any) -> str | None:
     return getattr(event, "kind", None)
 
 
-def ask_latency(settings: Settings, questions: list[str]) -> dict:
+def ask_latency(pipeline: Pipeline, questions: list[str]) -> dict:
     """End-to-end answer latency, time to the first token and the answer's own stage
-    timings, over the article's index in a temp dir: through Pipeline.ask_stream when the
-    pipeline has it (ask is that generator consumed whole), else through Pipeline.ask."""
+    timings: through Pipeline.ask_stream when the pipeline has it (ask is that generator
+    consumed whole), else through Pipeline.ask."""
     if not hasattr(Pipeline, "ask"):
         return {"available": False}
-    with tempfile.TemporaryDirectory(prefix="rag-bench-ask-") as tmp:
-        pipeline = Pipeline(replace(settings, index_dir=Path(tmp)))
-        pipeline.index([])
-        pipeline.ask(questions[0])  # loads the LLM: not counted
-        timed = [_timed_answer(pipeline, q) for q in questions]
+    pipeline.ask(questions[0])  # loads the LLM: not counted
+    timed = [_timed_answer(pipeline, q) for q in questions]
     stages: dict[str, list[float]] = {}
     for _, _, timings in timed:
         for name, ms in timings.items():
@@ -676,53 +698,60 @@ def _timed_answer(pipeline: Pipeline, question: str) -> tuple[float, float | Non
     return _ms(start), first, dict(getattr(answer, "timings_ms", None) or {})
 
 
-def work_llm(job: Job) -> dict:
-    """Raw LLM speed, then the pipeline's ask when it exists."""
-    shared, pool = Shared.load(job.shared), sentence_pool()
-    picked = spread(list(range(len(shared.questions))), 2 * job.runs + 1)
-    prompts = [
+def _llm_prompts(shared: Shared, n: int) -> list[str]:
+    pool = sentence_pool()
+    picked = spread(list(range(len(shared.questions))), n)
+    return [
         _llm_prompt(shared.questions[i], shared.question_vectors[i], shared, pool) for i in picked
     ]
-    out: dict[str, Any] = {"llm": llm_speed(job.settings, prompts)}
-    _say(f"LLM first token {out['llm']['ttft_cold_ms']['p50']:.0f} ms (cold prompt)")
-    try:
-        out["ask"] = ask_latency(job.settings, spread(shared.questions, 2 * job.runs))
-    except Exception as exc:  # the ask API is young: report a failure, don't abort
-        out["ask"] = {"available": True, "error": f"{type(exc).__name__}: {exc}"}
-    return out
 
 
 def work_article(job: Job) -> dict:
-    """The real pipeline's index over the bundled article: build, size, latency."""
+    """The real pipeline over the bundled article, indexed in a temp dir: build, size and
+    retrieval latency; then the LLM alone, then the pipeline's answers. Memory is read
+    before the LLM loads, so its peak is the index's."""
     shared = Shared.load(job.shared)
     with tempfile.TemporaryDirectory(prefix="rag-bench-article-", dir=job.shared) as tmp:
         pipeline = Pipeline(replace(job.settings, index_dir=Path(tmp)))
-        pipeline.embedder  # noqa: B018 - load the model first: the build is timed alone
-        baseline = rss_mb()
-        reset_peak_rss()
-        start = time.perf_counter()
-        pipeline.index([])
-        build_s = time.perf_counter() - start
-        store = pipeline.store
-        n = len(store.passages)
-        searches = []
-        for _ in range(job.runs):
-            for q in spread(shared.questions, 20):
-                searches.append(pipeline.search(q).timings_ms["retrieve"])
-        return {
-            "passages": n,
-            "vectors": "embedded",
-            "dense_index": describe_index(store.dense),
-            "build_s": round(build_s, 3),
-            "build_passages_per_s_with_embedding": round(n / build_s, 1),
-            "baseline_rss_mb": round(baseline, 1),
-            "build_peak_rss_mb": round(peak_rss_mb(), 1),
-            "disk_mb": disk_usage_mb(current_version(Path(tmp))),
-            "retrieval_ms": retrieval_latency(
-                store, shared.questions, shared.question_vectors, job.runs, job.settings.k
-            ),
-            "search_with_query_embedding_ms": summarize(searches),
-        }
+        article = _article_index(pipeline, shared, job.runs, Path(tmp))
+        _say(f"article indexed in {article['build_s']} s; timing the LLM")
+        prompts = _llm_prompts(shared, 2 * job.runs)
+        llm = llm_speed(job.settings, prompts, threads=2)  # as rag.llm runs it
+        llm_1 = llm_speed(job.settings, prompts, threads=1)
+        try:
+            ask = ask_latency(pipeline, spread(shared.questions, 2 * job.runs))
+        except Exception as exc:  # the ask API is young: report a failure, don't abort
+            ask = {"available": True, "error": f"{type(exc).__name__}: {exc}"}
+    return {"article": article, "llm": {"llm": llm, "llm_1_thread": llm_1, "ask": ask}}
+
+
+def _article_index(pipeline: Pipeline, shared: Shared, runs: int, index_dir: Path) -> dict:
+    pipeline.embedder  # noqa: B018 - load the model first: the build is timed alone
+    baseline = rss_mb()
+    reset_peak_rss()
+    start = time.perf_counter()
+    pipeline.index([])
+    build_s = time.perf_counter() - start
+    peak = peak_rss_mb()
+    store = pipeline.store
+    searches = []
+    for _ in range(runs):
+        for q in spread(shared.questions, 10):
+            searches.append(pipeline.search(q).timings_ms["retrieve"])
+    return {
+        "passages": len(store.passages),
+        "vectors": "embedded",
+        "dense_index": describe_index(store.dense),
+        "build_s": round(build_s, 3),
+        "build_passages_per_s_with_embedding": round(len(store.passages) / build_s, 1),
+        "baseline_rss_mb": round(baseline, 1),
+        "build_peak_rss_mb": round(peak, 1),
+        "disk_mb": disk_usage_mb(current_version(index_dir)),
+        "retrieval_ms": retrieval_latency(
+            store, shared.questions, shared.question_vectors, runs, pipeline.settings.k
+        ),
+        "search_with_query_embedding_ms": summarize(searches),
+    }
 
 
 def _embed_all(embedder: Embedder, texts: list[str]) -> np.ndarray:
@@ -862,7 +891,6 @@ def work_serve(job: Job) -> dict:
 WORKERS: dict[str, Callable[[Job], dict]] = {
     "compute": work_compute,
     "vectors": work_vectors,
-    "llm": work_llm,
     "article": work_article,
     "build": work_build,
     "serve": work_serve,
@@ -973,12 +1001,15 @@ def run_bench(
         table.section("compute", results["compute"])
         limit = _affordable(results["compute"]) if embed_limit is None else embed_limit
         meta["real_embed_limit"] = limit
-        for part in ("vectors", "llm", "article"):
-            if part == "vectors" and not limit:
-                continue
-            results[part] = spawn(replace(job, part=part, size=limit), progress)
+        if limit:
+            results["vectors"] = spawn(replace(job, part="vectors", size=limit), progress)
+            table.section("vectors", results["vectors"])
+        both = spawn(replace(job, part="article"), progress)
+        for part in ("article", "llm"):
+            results[part] = both.get(part, both)  # a failed worker's error goes to both
+            results[part].setdefault("worker_wall_s", both.get("worker_wall_s"))
             table.section(part, results[part])
-            _write(out, results, started)
+        _write(out, results, started)
         for size in sizes:
             sized = replace(job, size=size)
             build = spawn(replace(sized, part="build"), progress)
@@ -1050,7 +1081,8 @@ class Table:
         m, e = r["matmul"], r["embedding"]
         print(
             f"  matmul {m['n']}x{m['n']} float32, torch, 2 threads:  peak "
-            f"{m['peak_gflops']} GFLOP/s, median {m['median_gflops']}"
+            f"{m['peak_gflops']} GFLOP/s, median {m['median_gflops_before_after'][0]} before "
+            f"and {m['median_gflops_before_after'][1]} after the embedding runs"
         )
         print(
             f"  embedding passages:  {e['passages_per_s']} passages/s, {e['tokens_per_s']:.0f} "
@@ -1062,7 +1094,10 @@ class Table:
             f"({e['achieved_gflops_with_padding']} with padding) = "
             f"{e['fraction_of_matmul_peak']:.0%} of the matmul peak"
         )
-        print(f"  query embedding:     {_lat(r['query_embedding_ms'])} ms p50/p95")
+        print(
+            f"  query embedding:     {_lat(r['query_embedding_ms'])} ms p50/p95 on 2 torch "
+            f"threads (the app's default), {_lat(r['query_embedding_1_thread_ms'])} on 1"
+        )
 
     def _vectors(self, r: dict) -> None:
         print(
@@ -1085,23 +1120,23 @@ class Table:
     def _llm(self, r: dict) -> None:
         llm, ask = r["llm"], r["ask"]
         print(f"  {llm['model']}: load {llm['load_s']} s; prompt ~{llm['prompt_tokens']} tokens")
-        print(
-            f"  first token, cold prompt:     {_lat(llm['ttft_cold_ms'])} ms "
-            f"({llm['prompt_tokens_per_s']} prompt tokens/s)"
-        )
-        print(
-            f"  first token, prefix cached:   {_lat(llm['ttft_prefix_cached_ms'])} ms; "
-            f"decoding {llm['decode_tokens_per_s']} tokens/s"
-        )
+        for x in (llm, r["llm_1_thread"]):
+            print(
+                f"  {x['threads']} thread(s): first token {_lat(x['ttft_cold_ms'])} ms cold, "
+                f"{_lat(x['ttft_prefix_cached_ms'])} prefix cached; "
+                f"{x['prompt_tokens_per_s']} prompt, {x['decode_tokens_per_s']} decoded tokens/s"
+            )
         if not ask.get("available"):
             print("  ask: not available")
         elif "error" in ask:
             print(f"  ask: failed: {ask['error']}")
         else:
             stages = ", ".join(f"{k} {v['p50']:.0f}" for k, v in ask["stages_ms"].items())
-            print(f"  ask end to end:  {_lat(ask['total_ms'])} ms ({stages} ms p50)")
-            if ask.get("stream_ttft_ms"):
-                print(f"  ask_stream first token: {_lat(ask['stream_ttft_ms'])} ms")
+            print(
+                f"  {ask['via']} end to end, {ask['questions']} questions: "
+                f"{_lat(ask['total_ms'])} ms (p50 by stage: {stages} ms)"
+            )
+            print(f"  {ask['via']} first token: {_lat(ask['first_token_ms'])} ms")
 
     def _article(self, r: dict) -> None:
         lat = r["retrieval_ms"]

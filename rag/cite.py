@@ -4,8 +4,8 @@ For every sentence of the answer, each candidate sentence of the retrieved passa
 support score: the share of the answer's content terms it contains (lexical support, on
 the BM25 analyzer's stems, so 'dipasarkan' meets 'pasar'), or, when the answer is worded
 in another language than the article, the cosine between the question-plus-answer and the
-sentence (multilingual e5). Either way, a name or number in the answer that the sentence
-does not contain voids the support: small models borrow them from elsewhere. A marker the
+sentence (multilingual e5). Either way, a name or number in the answer that none of the
+retrieved sentences contains voids the support: small models borrow them from elsewhere. A marker the
 model wrote is kept only if its passage holds a
 sentence above the threshold; otherwise the best supporting sentence is cited instead,
 and nothing is cited when no sentence supports the answer.
@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from rag.analyzer import analyze
-from rag.answer import Evidence
+from rag.answer import Evidence, sentence_vectors
 from rag.embed import Embedder
 from rag.types import Citation
 
@@ -108,12 +108,15 @@ def supports(
     if not candidates:
         return []
     probe = embedder.embed([f"{question} {answer}"], "query")[0]
-    vectors = embedder.embed([c.sentence.text for c in candidates], "passage")
+    vectors = sentence_vectors(embedder, [c.sentence for c in candidates])
     cosines = vectors @ probe
+    # A name or number found in none of the retrieved sentences was made up.
+    invented = frozenset(
+        unsupported_specifics(answer, " ".join(c.sentence.text for c in candidates), names)
+    )
     found = [
-        Support(c, lexical_support(answer, c.sentence.text), float(cos),
-                frozenset(unsupported_specifics(answer, c.sentence.text, names)))
-        for c, cos in zip(candidates, cosines)
+        Support(c, lexical_support(answer, c.sentence.text), float(cos), invented)
+        for c, cos in zip(candidates, cosines, strict=True)
     ]
     return sorted(found, key=lambda s: (-(s.lexical + s.semantic), s.evidence.marker))
 

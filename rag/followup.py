@@ -33,9 +33,14 @@ def is_follow_up(question: str) -> bool:
     return bool(POINTING_BACK.search(question)) or len(own_terms) < MIN_OWN_TERMS
 
 
+def topic(previous: list[str]) -> str:
+    """The latest question of the conversation that named its own subject."""
+    asked = [q.split(" (")[0] for q in previous]  # drop context attached earlier
+    return next((q for q in reversed(asked) if not is_follow_up(q)), asked[-1])
+
+
 def standalone_question(question: str, previous: list[str]) -> str:
-    """The question, with the last standalone question attached when it is a follow-up."""
+    """The question, with the conversation's topic attached when it is a follow-up."""
     if not previous or not is_follow_up(question):
         return question
-    context = previous[-1].split(" (")[0]  # one level of context, not a growing chain
-    return f"{question} ({context})"
+    return f"{question} ({topic(previous)})"

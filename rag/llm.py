@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.callbacks import BaseCallbackHandler, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseLanguageModel
 from langchain_core.language_models.llms import LLM
 from langchain_core.outputs import GenerationChunk
@@ -117,7 +117,7 @@ class Backend(ABC):
                 yield chunk if isinstance(chunk, str) else str(chunk.content)
         except (BackendError, ModelUnavailableError):
             raise
-        except Exception as exc:  # noqa: BLE001 - any client failure is reported the same way
+        except Exception as exc:  # any client failure is reported the same way
             raise self._explain(exc) from None
 
     def _explain(self, exc: Exception) -> BackendError:
@@ -135,6 +135,20 @@ class LlamaCppBackend(Backend):
 
     def describe(self) -> str:
         return f"llamacpp: {Path(self.path).name}"
+
+
+class FinishWatcher(BaseCallbackHandler):
+    """Notes whether the server ended its answer properly (it sends a finish reason)."""
+
+    def __init__(self) -> None:
+        self.finished = False
+
+    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+        info = getattr(chunk, "generation_info", None) or {}
+        message = getattr(chunk, "message", chunk)  # a chat chunk carries its own metadata
+        meta = getattr(message, "response_metadata", None) or {}
+        if info.get("finish_reason") or meta.get("finish_reason"):
+            self.finished = True
 
 
 class OpenAIBackend(Backend):
@@ -160,6 +174,23 @@ class OpenAIBackend(Backend):
     def describe(self) -> str:
         s = self.settings
         return f"openai ({s.openai_mode}): {s.openai_model} at {s.openai_base_url}"
+
+    def stream(self, prompt: str, stop: list[str], max_tokens: int = 48) -> Iterator[str]:
+        """As Backend.stream, and a stream cut before its finish reason is a failure."""
+        watcher = FinishWatcher()
+        config = {"callbacks": [watcher]}
+        try:
+            for chunk in self.runnable(max_tokens).stream(prompt, stop=stop, config=config):
+                if not isinstance(chunk, str):
+                    watcher.on_llm_new_token("", chunk=chunk)
+                    chunk = str(chunk.content)
+                yield chunk
+        except Exception as exc:  # any client failure is reported the same way
+            raise self._explain(exc) from None
+        if not watcher.finished:
+            raise BackendError(f"the LLM server at {self.settings.openai_base_url} stopped "
+                               "mid-answer (the stream ended without a finish reason); "
+                               "check the server's log and try again.")
 
     def _explain(self, exc: Exception) -> BackendError:
         import openai

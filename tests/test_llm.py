@@ -1,0 +1,144 @@
+"""LLM backends: choice by name, the OpenAI-compatible server for real, and its faults.
+
+The integration test starts llama.cpp's own OpenAI-compatible server on 127.0.0.1 with the
+bundled GGUF. The fault tests use tiny local servers that misbehave on purpose (refuse,
+hang, or die mid-answer); the assistant must say so and fall back to an extractive answer.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+
+import pytest
+
+from rag.errors import BackendError, ConfigError
+from rag.llm import get_backend
+from rag.models import provision_gemma
+from rag.settings import resolve_settings
+from tests.conftest import make_pipeline
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unknown_backend_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="known backends: llamacpp, openai"):
+        get_backend(resolve_settings(llm_backend="gpt-from-nowhere"))
+
+
+def test_unknown_openai_mode_is_refused():
+    with pytest.raises(ConfigError, match="completion"):
+        get_backend(resolve_settings(llm_backend="openai", openai_mode="telepathy"))
+
+
+def test_dead_server_is_a_clear_error():
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    backend = get_backend(resolve_settings(llm_backend="openai", openai_base_url=url))
+    with pytest.raises(BackendError, match="cannot reach the LLM server"):
+        list(backend.stream("Question: hi\nAnswer:", ["\n"]))
+
+
+class Misbehaving(http.server.BaseHTTPRequestHandler):
+    mode = "hang"
+
+    def do_POST(self):  # noqa: N802 - the name http.server expects
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.mode == "hang":
+            time.sleep(5)
+            return
+        # Die mid-answer: start a streamed completion, send one token, drop the connection.
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        chunk = ('data: {"id":"1","object":"text_completion","created":0,"model":"m",'
+                 '"choices":[{"text":"Rudi","index":0,"logprobs":null,"finish_reason":null}]}\n\n')
+        self.wfile.write(chunk.encode())
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def log_message(self, *args):
+        pass
+
+
+@contextmanager
+def misbehaving_server(mode: str):
+    handler = type("Handler", (Misbehaving,), {"mode": mode})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_timeout_is_a_clear_error():
+    with misbehaving_server("hang") as url:
+        backend = get_backend(resolve_settings(llm_backend="openai", openai_base_url=url,
+                                               openai_timeout=1))
+        with pytest.raises(BackendError, match="timed out"):
+            list(backend.stream("Question: hi\nAnswer:", ["\n"]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["refuse", "hang", "die"])
+def test_backend_failure_gives_a_labelled_extractive_answer(pipeline, index_dir, mode):
+    if mode == "refuse":
+        url = f"http://127.0.0.1:{free_port()}/v1"
+        server = None
+    else:
+        server = misbehaving_server(mode)
+        url = server.__enter__()
+    try:
+        broken = make_pipeline(index_dir, llm_backend="openai", openai_base_url=url,
+                               openai_timeout=1)
+        answer = broken.ask("Siapa Menteri Kominfo yang disebut dalam artikel?")
+    finally:
+        if server:
+            server.__exit__(None, None, None)
+    assert answer.fallback and not answer.abstained
+    assert answer.answer.startswith("Jawaban ekstraktif")
+    assert answer.citations
+    for c in answer.citations:
+        assert broken.store.documents[c.doc_id].text[c.start : c.end] == c.text
+
+
+@pytest.mark.slow
+def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_dir, tmp_path):
+    port = free_port()
+    model = provision_gemma(pipeline.settings.model_cache)
+    log = (tmp_path / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma-3-270m"],
+        stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        remote = make_pipeline(index_dir, llm_backend="openai",
+                               openai_base_url=f"http://127.0.0.1:{port}/v1")
+        answer = remote.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
+        assert answer.backend == "openai" and not answer.fallback
+        assert answer.raw_answer
+        local = pipeline.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
+        assert answer.raw_answer == local.raw_answer  # same model, same greedy decoding
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
