@@ -36,15 +36,18 @@ def _evidence_spans(pipeline: Pipeline, q: Question) -> tuple[set[str], list[tup
 
 
 def _cites_evidence(citation: dict, passages: set[str], spans: list) -> bool:
-    overlaps = any(citation["doc_id"] == d and citation["start"] < e and s < citation["end"]
-                   for d, s, e in spans)
+    overlaps = any(
+        citation["doc_id"] == d and citation["start"] < e and s < citation["end"]
+        for d, s, e in spans
+    )
     return overlaps or citation["passage_id"] in passages
 
 
 def score_record(pipeline: Pipeline, q: Question, record: dict) -> dict:
     """Per-question scores of one `rag ask --json` record."""
-    correct = (q.answerable and not record["abstained"]
-               and m.answer_correct(record["answer"], q.answers))
+    correct = (
+        q.answerable and not record["abstained"] and m.answer_correct(record["answer"], q.answers)
+    )
     passages, spans = _evidence_spans(pipeline, q)
     good = [_cites_evidence(c, passages, spans) for c in record["citations"]] if correct else []
     return {
@@ -77,8 +80,9 @@ def summarize(scores: list[dict]) -> dict:
         "refusal_precision": m.mean([float(not s["answerable"]) for s in abstained]),
         "refusal_recall": m.mean([float(s["abstained"]) for s in unanswerable]),
         "false_refusal_rate": m.mean([float(s["abstained"]) for s in answerable]),
-        "citation_precision": (sum(s["citations_good"] for s in correct) / cited
-                               if cited else float("nan")),
+        "citation_precision": (
+            sum(s["citations_good"] for s in correct) / cited if cited else float("nan")
+        ),
         "citation_recall": m.mean([float(s["cites_evidence"]) for s in correct]),
         "latency_p50_ms": m.percentile(latencies, 50) if latencies else float("nan"),
         "latency_p95_ms": m.percentile(latencies, 95) if latencies else float("nan"),
@@ -96,11 +100,20 @@ def run_baseline(name: str, pipeline: Pipeline, questions: list[Question]) -> di
     for q in questions:
         t0 = time.perf_counter()
         text = answer(q.question)
-        scores.append({"lang": q.lang, "answerable": q.answerable, "abstained": False,
-                       "correct": q.answerable and m.answer_correct(text, q.answers),
-                       "f1": m.best_f1(q.answers, text) if q.answerable else 0.0,
-                       "citations_good": 0, "citations_total": 0, "cites_evidence": False,
-                       "latency_ms": (time.perf_counter() - t0) * 1000, "split": q.split})
+        scores.append(
+            {
+                "lang": q.lang,
+                "answerable": q.answerable,
+                "abstained": False,
+                "correct": q.answerable and m.answer_correct(text, q.answers),
+                "f1": m.best_f1(q.answers, text) if q.answerable else 0.0,
+                "citations_good": 0,
+                "citations_total": 0,
+                "cites_evidence": False,
+                "latency_ms": (time.perf_counter() - t0) * 1000,
+                "split": q.split,
+            }
+        )
     return by_language(scores)
 
 
@@ -110,29 +123,49 @@ def _fmt(x: float) -> str:
 
 def report(metrics: dict) -> str:
     systems = metrics["systems"]
-    lines = ["## Answers", "",
-             "Answer accuracy and token F1 over answerable questions (an abstention counts as "
-             "wrong), by language; same questions and LLM for every system.", "",
-             "| system | acc id | acc en | acc all | F1 all | p50 ms | p95 ms |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Answers",
+        "",
+        "Answer accuracy and token F1 over answerable questions (an abstention counts as "
+        "wrong), by language; same questions and LLM for every system.",
+        "",
+        "| system | acc id | acc en | acc all | F1 all | p50 ms | p95 ms |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, s in systems.items():
-        lines.append(f"| {name} | {_fmt(s['id']['accuracy'])} | {_fmt(s['en']['accuracy'])} | "
-                     f"{_fmt(s['all']['accuracy'])} | {_fmt(s['all']['f1'])} | "
-                     f"{s['all']['latency_p50_ms']:.0f} | {s['all']['latency_p95_ms']:.0f} |")
+        lines.append(
+            f"| {name} | {_fmt(s['id']['accuracy'])} | {_fmt(s['en']['accuracy'])} | "
+            f"{_fmt(s['all']['accuracy'])} | {_fmt(s['all']['f1'])} | "
+            f"{s['all']['latency_p50_ms']:.0f} | {s['all']['latency_p95_ms']:.0f} |"
+        )
     ours = systems["assistant"]
-    lines += ["", "### The assistant: refusals and citations", "",
-              "| lang | refusal precision | refusal recall | false refusals | "
-              "citation precision | citation recall |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "### The assistant: refusals and citations",
+        "",
+        "| lang | refusal precision | refusal recall | false refusals | "
+        "citation precision | citation recall |",
+        "|---|---|---|---|---|---|",
+    ]
     for lang in LANGS:
         s = ours[lang]
-        lines.append(f"| {lang} | {_fmt(s['refusal_precision'])} | {_fmt(s['refusal_recall'])} "
-                     f"| {_fmt(s['false_refusal_rate'])} | {_fmt(s['citation_precision'])} | "
-                     f"{_fmt(s['citation_recall'])} |")
-    lines += ["", "### By split (refusal thresholds are tuned on dev)", "",
-              "| split | accuracy | refusal recall | false refusals |", "|---|---|---|---|"]
+        lines.append(
+            f"| {lang} | {_fmt(s['refusal_precision'])} | {_fmt(s['refusal_recall'])} "
+            f"| {_fmt(s['false_refusal_rate'])} | {_fmt(s['citation_precision'])} | "
+            f"{_fmt(s['citation_recall'])} |"
+        )
+    lines += [
+        "",
+        "### By split (refusal thresholds are tuned on dev)",
+        "",
+        "| split | accuracy | refusal recall | false refusals |",
+        "|---|---|---|---|",
+    ]
     for split, s in metrics["assistant_by_split"].items():
-        lines.append(f"| {split} | {_fmt(s['accuracy'])} | {_fmt(s['refusal_recall'])} | "
-                     f"{_fmt(s['false_refusal_rate'])} |")
+        lines.append(
+            f"| {split} | {_fmt(s['accuracy'])} | {_fmt(s['refusal_recall'])} | "
+            f"{_fmt(s['false_refusal_rate'])} |"
+        )
     lines += ["", "![accuracy](accuracy.png) ![latency](latency.png)"]
     return "\n".join(lines) + "\n"
 
@@ -147,8 +180,12 @@ def charts(metrics: dict, latencies: list[float], out: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.8 / len(systems)
     for i, (name, s) in enumerate(systems.items()):
-        ax.bar([x + i * width for x in range(3)], [s[lang]["accuracy"] for lang in LANGS],
-               width, label=name)
+        ax.bar(
+            [x + i * width for x in range(3)],
+            [s[lang]["accuracy"] for lang in LANGS],
+            width,
+            label=name,
+        )
     ax.set_xticks([x + width for x in range(3)], ["Indonesian", "English", "all"])
     ax.set_ylim(0, 1)
     ax.set_ylabel("answer accuracy")
@@ -163,8 +200,9 @@ def charts(metrics: dict, latencies: list[float], out: Path) -> None:
     plt.close("all")
 
 
-def evaluate_answers(pipeline: Pipeline, questions: list[Question],
-                     out: Path, baselines: bool = True) -> tuple[list, dict, str]:
+def evaluate_answers(
+    pipeline: Pipeline, questions: list[Question], out: Path, baselines: bool = True
+) -> tuple[list, dict, str]:
     """Ask every question; returns records, metrics and the report section."""
     records, scores = [], []
     for q in questions:
@@ -175,8 +213,12 @@ def evaluate_answers(pipeline: Pipeline, questions: list[Question],
     if baselines:
         for name in BASELINES:
             systems[name] = run_baseline(name, pipeline, questions)
-    metrics = {"systems": systems,
-               "assistant_by_split": {split: summarize([s for s in scores if s["split"] == split])
-                                      for split in ("dev", "test")}}
+    metrics = {
+        "systems": systems,
+        "assistant_by_split": {
+            split: summarize([s for s in scores if s["split"] == split])
+            for split in ("dev", "test")
+        },
+    }
     charts(metrics, [s["latency_ms"] for s in scores], out)
     return records, metrics, report(metrics)

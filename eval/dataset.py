@@ -9,8 +9,14 @@ from pathlib import Path
 
 from rag.errors import InputError
 
-FIELDS = {"id": str, "question": str, "lang": str, "answerable": bool, "answers": list,
-          "evidence": str}
+FIELDS = {
+    "id": str,
+    "question": str,
+    "lang": str,
+    "answerable": bool,
+    "answers": list,
+    "evidence": str,
+}
 
 
 @dataclass(frozen=True)
@@ -45,8 +51,16 @@ def load_dataset(path: Path) -> list[Question]:
                 raise InputError(f"{path}:{number}: field {name!r} must be a {kind.__name__}.")
         if row["lang"] not in ("id", "en"):
             raise InputError(f"{path}:{number}: lang must be 'id' or 'en'.")
-        questions.append(Question(row["id"], row["question"], row["lang"], row["answerable"],
-                                  tuple(row["answers"]), row["evidence"]))
+        questions.append(
+            Question(
+                row["id"],
+                row["question"],
+                row["lang"],
+                row["answerable"],
+                tuple(row["answers"]),
+                row["evidence"],
+            )
+        )
     if not questions:
         raise InputError(f"{path}: the dataset has no questions.")
     return questions

@@ -46,8 +46,10 @@ def evaluate_retrieval(pipeline: Pipeline, questions: list[Question]) -> tuple[l
             if mode == "fused":
                 records.append({"id": q.id, **result})
     table = {
-        mode: {lang: retrieval_metrics([r for r in rows if lang in ("all", r[0].lang)])
-               for lang in ("id", "en", "all")}
+        mode: {
+            lang: retrieval_metrics([r for r in rows if lang in ("all", r[0].lang)])
+            for lang in ("id", "en", "all")
+        }
         for mode, rows in per_mode.items()
     }
     return records, table
@@ -69,13 +71,20 @@ def retrieval_report(table: dict, dataset: Path, n: int) -> str:
     ]
     for mode, by_lang in table.items():
         for lang, s in by_lang.items():
-            lines.append(f"| {mode} | {lang} | {s['n']} | {s['hit@1']:.3f} | {s['hit@3']:.3f} "
-                         f"| {s['mrr']:.3f} | {s['ndcg@5']:.3f} |")
+            lines.append(
+                f"| {mode} | {lang} | {s['n']} | {s['hit@1']:.3f} | {s['hit@3']:.3f} "
+                f"| {s['mrr']:.3f} | {s['ndcg@5']:.3f} |"
+            )
     return "\n".join(lines) + "\n"
 
 
-def run_evaluation(pipeline: Pipeline, dataset: Path, out: Path,
-                   retrieval_only: bool = False) -> str:
+def run_evaluation(
+    pipeline: Pipeline,
+    dataset: Path,
+    out: Path,
+    retrieval_only: bool = False,
+    baselines: bool = True,
+) -> str:
     """Evaluate, write the files, and return a short summary for the terminal."""
     questions = load_dataset(dataset)
     out.mkdir(parents=True, exist_ok=True)
@@ -85,12 +94,16 @@ def run_evaluation(pipeline: Pipeline, dataset: Path, out: Path,
     if not retrieval_only:
         from eval.answers import evaluate_answers  # needs the LLM: only for full runs
 
-        records, answer_metrics, answer_report = evaluate_answers(pipeline, questions, out)
+        records, answer_metrics, answer_report = evaluate_answers(
+            pipeline, questions, out, baselines
+        )
         result["answers"] = answer_metrics
         report += "\n" + answer_report
     _write_jsonl(out / "records.jsonl", records)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (out / "report.md").write_text(report, "utf-8")
     fused = table["fused"]
-    return (f"fused retrieval: hit@3 id {fused['id']['hit@3']:.3f} en {fused['en']['hit@3']:.3f}, "
-            f"MRR id {fused['id']['mrr']:.3f} en {fused['en']['mrr']:.3f}; wrote {out}/report.md")
+    return (
+        f"fused retrieval: hit@3 id {fused['id']['hit@3']:.3f} en {fused['en']['hit@3']:.3f}, "
+        f"MRR id {fused['id']['mrr']:.3f} en {fused['en']['mrr']:.3f}; wrote {out}/report.md"
+    )

@@ -2,15 +2,17 @@
 
     python -m eval.tune_refusal --dataset eval/dataset.jsonl [--records DIR/records.jsonl]
 
-Asks every question once (or reads the answers of a `rag eval` run), keeps each answer's measured signals (question relevance,
-answer support; see ``rag.refusal``), then picks the pair of thresholds that refuses the
-most unanswerable dev questions while refusing at most ``--max-false`` of the answerable
-ones, and writes them to ``rag/data/refusal.json``.
+Asks every question once (or reads the answers of a `rag eval` run), keeps each answer's
+measured signals (question relevance, answer support; see ``rag.refusal``), then picks
+the pair of thresholds with the best balance on the dev split: the share of unanswerable
+questions refused minus the share of answerable ones refused (optionally capped by
+``--max-false``), and writes them to ``rag/data/refusal.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 
@@ -31,16 +33,24 @@ def rates(policy: RefusalPolicy, rows: list[Row]) -> tuple[float, float]:
     return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
 
 
-def tune(rows: list[Row], max_false: float) -> RefusalPolicy:
-    """The thresholds with the best refusal recall under the false-refusal cap.
+def cut_points(values: list[float]) -> list[float]:
+    """0, then the midpoints between consecutive distinct values: every distinct split.
+
+    >>> cut_points([0.0, 1.0, 0.5, 1.0])
+    [0.0, 0.25, 0.75]
+    """
+    distinct = sorted(set(values))
+    return [0.0] + [round((a + b) / 2, 4) for a, b in itertools.pairwise(distinct)]
+
+
+def tune(rows: list[Row], max_false: float = 1.0) -> RefusalPolicy:
+    """The thresholds with the best recall minus false-refusal rate, under the cap.
 
     Ties go to the lowest thresholds (refuse as little as possible for the same recall).
     """
-    relevances = sorted({0.0, *(round(r, 3) for _, r, _ in rows)})
-    supports = sorted({0.0, *(round(s, 3) for _, _, s in rows)})
     best, best_key = RefusalPolicy(0.0, 0.0), (-1.0, 0.0)
-    for rel in relevances:
-        for sup in supports:
+    for rel in cut_points([r for _, r, _ in rows]):
+        for sup in cut_points([s for _, _, s in rows]):
             policy = RefusalPolicy(rel, sup)
             recall, false = rates(policy, rows)
             key = (recall - false, -false)
@@ -53,7 +63,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="eval/dataset.jsonl")
     parser.add_argument("--records", help="records.jsonl of a full `rag eval` on the dataset")
-    parser.add_argument("--max-false", type=float, default=0.08)
+    parser.add_argument(
+        "--max-false",
+        type=float,
+        default=0.10,
+        help="refuse at most this share of answerable dev questions",
+    )
     args = parser.parse_args()
     questions = load_dataset(Path(args.dataset))
     if args.records:
@@ -62,18 +77,22 @@ def main() -> None:
     else:
         pipeline = Pipeline()
         signals = {q.id: pipeline.ask(q.question).signals for q in questions}
-    rows: list[Row] = [(q, signals[q.id]["relevance"], signals[q.id]["support"])
-                       for q in questions]
+    rows: list[Row] = [(q, signals[q.id]["relevance"], signals[q.id]["support"]) for q in questions]
     dev = [r for r in rows if r[0].split == "dev"]
     test = [r for r in rows if r[0].split == "test"]
     policy = tune(dev, args.max_false)
     summary = {}
     for name, part in (("dev", dev), ("test", test)):
         recall, false = rates(policy, part)
-        summary[name] = {"questions": len(part), "refusal_recall": round(recall, 3),
-                         "false_refusals": round(false, 3)}
-        print(f"{name}: {len(part)} questions, refusal recall {recall:.2f}, "
-              f"false refusals {false:.2f}")
+        summary[name] = {
+            "questions": len(part),
+            "refusal_recall": round(recall, 3),
+            "false_refusals": round(false, 3),
+        }
+        print(
+            f"{name}: {len(part)} questions, refusal recall {recall:.2f}, "
+            f"false refusals {false:.2f}"
+        )
     policy.save(tuned_on=f"dev split of {args.dataset}", max_false=args.max_false, **summary)
     print(f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}")
 

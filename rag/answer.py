@@ -40,6 +40,7 @@ class Evidence:
 _SENTENCE_CACHE: dict[tuple[str, int], list[Sentence]] = {}
 _VECTOR_CACHE: dict[tuple[str, str, int, int, str], np.ndarray] = {}
 VECTOR_CACHE_LIMIT = 100_000
+SENTENCE_CACHE_DOCS = 1_000
 
 
 def sentence_vectors(embedder: Embedder, sentences: list[Sentence]) -> np.ndarray:
@@ -61,6 +62,8 @@ def sentences_in(store: IndexStore, hit: Hit) -> list[Sentence]:
     doc = store.documents[hit.passage.doc_id]
     key = (doc.doc_id, hash(doc.text))
     if key not in _SENTENCE_CACHE:
+        if len(_SENTENCE_CACHE) > SENTENCE_CACHE_DOCS:
+            _SENTENCE_CACHE.clear()
         _SENTENCE_CACHE[key] = split_sentences(doc)
     p = hit.passage
     return [s for s in _SENTENCE_CACHE[key] if p.start <= s.start and s.end <= p.end]

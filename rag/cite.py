@@ -4,8 +4,10 @@ For every sentence of the answer, each candidate sentence of the retrieved passa
 support score: the share of the answer's content terms it contains (lexical support, on
 the BM25 analyzer's stems, so 'dipasarkan' meets 'pasar'), or, when the answer is worded
 in another language than the article, the cosine between the question-plus-answer and the
-sentence (multilingual e5). Either way, a name or number in the answer that none of the
-retrieved sentences contains voids the support: small models borrow them from elsewhere. A marker the
+sentence (multilingual e5). Either way, a name or number in the answer that neither the
+retrieved sentences nor the question contain voids the support: small models borrow them
+from their examples or make them up (``rag/data/equivalents.txt`` bridges names the two
+languages spell differently, such as Tiongkok and China). A marker the
 model wrote is kept only if its passage holds a
 sentence above the threshold; otherwise the best supporting sentence is cited instead,
 and nothing is cited when no sentence supports the answer.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.analyzer import analyze
 from rag.answer import Evidence, sentence_vectors
@@ -56,31 +59,68 @@ def _terms(text: str) -> set[str]:
     return {t.replace(".", "") for t in analyze(text)}
 
 
-def specifics(text: str) -> set[str]:
-    """Names and numbers of a text, lowercased: the facts a support must contain.
+SCALES = {
+    "ribu": 1_000,
+    "thousand": 1_000,
+    "juta": 1_000_000,
+    "million": 1_000_000,
+    "miliar": 10**9,
+    "billion": 10**9,
+    "triliun": 10**12,
+    "trillion": 10**12,
+}
+NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s+(" + "|".join(SCALES) + "))?", re.IGNORECASE)
+WORD = re.compile(r"[^\W\d_][\w’'-]*")
 
-    >>> sorted(specifics("Menteri Kominfo Budi Santoso punya 1.000 ide."))
-    ['1000', 'budi', 'kominfo', 'santoso']
+
+def _equivalents() -> dict[str, frozenset[str]]:
+    path = Path(__file__).parent / "data" / "equivalents.txt"
+    lines = path.read_text("utf-8").splitlines()
+    groups = [frozenset(line.split()) for line in lines if line.strip() and line[0] != "#"]
+    return {word: group for group in groups for word in group}
+
+
+EQUIVALENTS = _equivalents()
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers of a text as plain integers, scales applied.
+
+    >>> sorted(numbers("20 ribu programmer, 1.000 pengusaha, 10 million brands, 2,5 persen"))
+    ['1000', '10000000', '20000', '25']
     """
-    words = re.findall(r"[^\W_][\w.,’'-]*[^\W_]|[^\W_]", text)
     found = set()
-    for i, word in enumerate(words):
-        if any(ch.isdigit() for ch in word):
-            found.add(re.sub(r"[.,]", "", word).lower())
-        elif word[0].isupper() and (i > 0 or len(words) == 1 or word.isupper()):
-            found.add(word.lower().strip("’'"))
+    for digits, scale in NUMBER.findall(text):
+        value = int(re.sub(r"[.,]", "", digits))
+        found.add(str(value * SCALES[scale.lower()] if scale else value))
     return found
 
 
-def unsupported_specifics(answer: str, sentence: str, names: bool = True) -> set[str]:
-    """Numbers (and, with ``names``, names) of the answer that the sentence lacks.
+def names(text: str) -> set[str]:
+    """Capitalised words of a text (not the first word of a sentence), lowercased.
 
-    Names are only checked when answer and article share a language: an English answer
-    rightly says 'China' where the Indonesian article says 'Tiongkok'.
+    >>> sorted(names("Menteri Kominfo Budi Santoso hadir. Ia senang."))
+    ['budi', 'kominfo', 'santoso']
     """
-    haystack = re.sub(r"(?<=\d)[.,](?=\d)", "", sentence.lower())
-    wanted = {s for s in specifics(answer) if names or s.isdigit()}
-    return {s for s in wanted if s not in haystack}
+    found = set()
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        words = WORD.findall(sentence)
+        for i, word in enumerate(words):
+            if word[0].isupper() and (i > 0 or len(words) == 1 or word.isupper()):
+                found.add(word.lower().replace("’", "'").strip("'"))
+    return found
+
+
+def invented_facts(answer: str, sources: str) -> set[str]:
+    """Names and numbers of the answer found nowhere in the sources.
+
+    >>> sorted(invented_facts("He met Budi Santoso in June.", "Rudiantara hadir pada Juni."))
+    ['budi', 'santoso']
+    """
+    words = set(WORD.findall(sources.lower().replace("’", "'")))
+    known = words | {w for word in words for w in EQUIVALENTS.get(word, ())}
+    missing = numbers(answer) - numbers(sources)
+    return missing | {n for n in names(answer) if n not in known}
 
 
 def lexical_support(answer: str, sentence: str) -> float:
@@ -101,8 +141,7 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def supports(
-    question: str, answer: str, candidates: list[Evidence], embedder: Embedder,
-    names: bool = True,
+    question: str, answer: str, candidates: list[Evidence], embedder: Embedder
 ) -> list[Support]:
     """Support of every candidate sentence for one answer sentence, strongest first."""
     if not candidates:
@@ -110,10 +149,10 @@ def supports(
     probe = embedder.embed([f"{question} {answer}"], "query")[0]
     vectors = sentence_vectors(embedder, [c.sentence for c in candidates])
     cosines = vectors @ probe
-    # A name or number found in none of the retrieved sentences was made up.
-    invented = frozenset(
-        unsupported_specifics(answer, " ".join(c.sentence.text for c in candidates), names)
-    )
+    # A name or number found in none of the retrieved sentences (nor the question) was
+    # made up: small models borrow them from their examples or invent them.
+    sources = " ".join([question, *(c.sentence.text for c in candidates)])
+    invented = frozenset(invented_facts(answer, sources))
     found = [
         Support(c, lexical_support(answer, c.sentence.text), float(cos), invented)
         for c, cos in zip(candidates, cosines, strict=True)
@@ -142,14 +181,16 @@ class CitedAnswer:
     lexical: float
 
 
-def cite(question: str, raw_answer: str, candidates: list[Evidence],
-         embedder: Embedder, same_language: bool = True) -> CitedAnswer:
+def cite(
+    question: str, raw_answer: str, candidates: list[Evidence], embedder: Embedder
+) -> CitedAnswer:
     """The answer with verified markers, and the exact spans behind them."""
     parts, citations = [], []
     weakest, weakest_lexical = 1.0, 1.0
     for sentence in answer_sentences(raw_answer) or [raw_answer]:
         clean, claimed = split_markers(sentence)
-        ranked = supports(question, clean, candidates, embedder, names=same_language)
+        # A question given back (the model echoing the prompt) answers nothing.
+        ranked = [] if clean.endswith("?") else supports(question, clean, candidates, embedder)
         valid = [s for s in ranked if s.holds]
         chosen = next((s for s in valid if s.evidence.marker in claimed), None)
         chosen = chosen or (valid[0] if valid else None)

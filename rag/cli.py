@@ -29,8 +29,7 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    result = _pipeline(args, progress=not args.json).search(args.question, k=args.k,
-                                                            mode=args.mode)
+    result = _pipeline(args, progress=not args.json).search(args.question, k=args.k, mode=args.mode)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return 0
@@ -98,8 +97,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from eval.run import run_evaluation  # the evaluation pulls in plotting: load on demand
 
-    summary = run_evaluation(_pipeline(args), Path(args.dataset), Path(args.out),
-                             retrieval_only=args.retrieval_only)
+    summary = run_evaluation(
+        _pipeline(args),
+        Path(args.dataset),
+        Path(args.out),
+        retrieval_only=args.retrieval_only,
+        baselines=not args.no_baselines,
+    )
     print(summary)
     return 0
 
@@ -107,8 +111,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve  # Gradio is only needed for the web app
 
-    serve(_pipeline(args).settings, host=args.host, port=args.port, auth=args.auth,
-          no_auth=args.no_auth)
+    serve(
+        _pipeline(args).settings,
+        host=args.host,
+        port=args.port,
+        auth=args.auth,
+        no_auth=args.no_auth,
+    )
     return 0
 
 
@@ -137,8 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_search)
 
-    for name, func, text in (("ask", cmd_ask, "answer one question, with citations"),
-                             ("chat", cmd_chat, "a conversation in the terminal")):
+    for name, func, text in (
+        ("ask", cmd_ask, "answer one question, with citations"),
+        ("chat", cmd_chat, "a conversation in the terminal"),
+    ):
         p = sub.add_parser(name, help=text)
         if name == "ask":
             p.add_argument("question")
@@ -146,14 +157,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--k", type=int, help="how many passages to retrieve (default 4)")
         p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
         p.add_argument("--lang", choices=["auto", "id", "en"], help="answer language")
-        p.add_argument("--verbose", action="store_true",
-                       help="show the standalone question, streamed tokens and timings")
+        p.add_argument(
+            "--verbose",
+            action="store_true",
+            help="show the standalone question, streamed tokens and timings",
+        )
         p.set_defaults(func=func)
 
     p = sub.add_parser("eval", help="score retrieval and answers on a question set")
     p.add_argument("--dataset", required=True, help="JSONL question set (see eval/README.md)")
     p.add_argument("--out", required=True, help="folder for records, metrics and report")
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
+    p.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="score only the assistant, not the baseline pipelines",
+    )
     p.add_argument("--k", type=int)
     p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
     p.set_defaults(func=cmd_eval)
@@ -165,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("bench", help="speed, memory and scale figures (see rag bench --help)",
-                       add_help=False)
+    p = sub.add_parser(
+        "bench", help="speed, memory and scale figures (see rag bench --help)", add_help=False
+    )
     p.add_argument("options", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
     return parser

@@ -34,12 +34,13 @@ BOILERPLATE = re.compile(
 MARKDOWN_NOISE = re.compile(r"^\s*(```.*|~~~.*|[-*_]{3,}|<!--.*-->)\s*$")
 MARKDOWN_PREFIX = re.compile(r"^\s*(#{1,6}\s+|>\s+|[-*+]\s+|\d+[.)]\s+)")
 
-# Words ending in "." that do not end a sentence (Indonesian and English).
+# Words ending in "." that do not end a sentence (Indonesian and English): "Dr.", "PT.".
 ABBREVIATIONS = frozenset(
-    """a.n an dll dsb dst dkk dr drs dra hj ir jl jln kec kab kel no nomor pt tbk prof
-    sdr sdri tsb yth bpk ibu st sd smp sma s.h s.e s.kom m.si m.sc ph.d
-    mr mrs ms dr jr sr vs etc e.g i.e inc ltd co corp fig approx no vol pp
-    jan feb mar apr jun jul aug agu sep sept okt oct nov des dec""".split()
+    line.strip()
+    for line in (Path(__file__).parent / "data" / "abbreviations.txt")
+    .read_text("utf-8")
+    .splitlines()
+    if line.strip() and not line.startswith("#")
 )
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*")
 OPENING = re.compile(r"[\"“‘'(\[]*\s?[A-Z0-9\u00C0-\u024F]")
@@ -143,9 +144,8 @@ def _is_boundary(text: str, end: int, match_start: int, quote_depth: int) -> boo
         return False
     word = re.search(r"(\S+)$", text[:match_start])
     token = word.group(1).lower().lstrip("(\"'“") if word else ""
-    if text[match_start] == "." and (token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token)):
-        return False
-    return True
+    is_abbreviation = token in ABBREVIATIONS or re.fullmatch(r"[a-z]", token)
+    return not (text[match_start] == "." and is_abbreviation)
 
 
 def _split_span(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
@@ -154,9 +154,9 @@ def _split_span(text: str, lo: int, hi: int) -> list[tuple[int, int]]:
     chunk = text[lo:hi]
     for m in SENTENCE_END.finditer(chunk):
         end = lo + m.end()
-        quotes = chunk[: m.end()].count('"') + chunk[: m.end()].count("“") + chunk[
-            : m.end()
-        ].count("”")
+        quotes = (
+            chunk[: m.end()].count('"') + chunk[: m.end()].count("“") + chunk[: m.end()].count("”")
+        )
         if end < hi and _is_boundary(text, end, lo + m.start(), quotes):
             spans.append((start, end))
             start = end + (len(text[end:hi]) - len(text[end:hi].lstrip()))

@@ -19,10 +19,22 @@ from functools import lru_cache
 from lingua import Language, LanguageDetectorBuilder
 
 SUPPORTED = {"id": "Bahasa Indonesia", "en": "English"}
-_OTHERS = [Language.FRENCH, Language.GERMAN, Language.SPANISH, Language.PORTUGUESE,
-           Language.DUTCH, Language.ITALIAN, Language.TAGALOG, Language.VIETNAMESE,
-           Language.JAPANESE, Language.CHINESE, Language.KOREAN, Language.ARABIC,
-           Language.RUSSIAN, Language.THAI]
+_OTHERS = [
+    Language.FRENCH,
+    Language.GERMAN,
+    Language.SPANISH,
+    Language.PORTUGUESE,
+    Language.DUTCH,
+    Language.ITALIAN,
+    Language.TAGALOG,
+    Language.VIETNAMESE,
+    Language.JAPANESE,
+    Language.CHINESE,
+    Language.KOREAN,
+    Language.ARABIC,
+    Language.RUSSIAN,
+    Language.THAI,
+]
 
 
 @lru_cache(maxsize=1)

@@ -54,8 +54,14 @@ def _load_llama(path: str) -> tuple[Any, threading.Lock]:
     if not Path(path).is_file():
         raise ModelUnavailableError(f"no GGUF model at {path}; set RAG_LLM_MODEL to a .gguf file.")
     with _quiet_stderr():
-        llama = Llama(model_path=path, n_ctx=MAX_CONTEXT_TOKENS, n_threads=2, n_batch=512,
-                      verbose=False, seed=0)
+        llama = Llama(
+            model_path=path,
+            n_ctx=MAX_CONTEXT_TOKENS,
+            n_threads=2,
+            n_batch=512,
+            verbose=False,
+            seed=0,
+        )
     return llama, threading.Lock()
 
 
@@ -76,17 +82,31 @@ class LlamaCppLLM(LLM):
     def _completion(self, prompt: str, stop: list[str] | None, stream: bool) -> Any:
         llama, _ = _load_llama(self.model_path)
         return llama.create_completion(
-            prompt, max_tokens=self.max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
-            stop=stop or [], stream=stream,
+            prompt,
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+            top_k=1,
+            repeat_penalty=1.0,
+            stop=stop or [],
+            stream=stream,
         )
 
-    def _call(self, prompt: str, stop: list[str] | None = None,
-              run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> str:
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
         return "".join(chunk.text for chunk in self._stream(prompt, stop, run_manager))
 
-    def _stream(self, prompt: str, stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None,
-                **kwargs: Any) -> Iterator[GenerationChunk]:
+    def _stream(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[GenerationChunk]:
         # The lock is held for the whole answer: llama.cpp contexts are not re-entrant.
         _, lock = _load_llama(self.model_path)
         with lock:
@@ -166,9 +186,15 @@ class OpenAIBackend(Backend):
         from langchain_openai import ChatOpenAI, OpenAI
 
         s = self.settings
-        common = dict(base_url=s.openai_base_url, model=s.openai_model, temperature=0.0,
-                      max_tokens=max_tokens, timeout=s.openai_timeout, max_retries=0,
-                      api_key=os.environ.get("OPENAI_API_KEY") or "not-needed")
+        common = dict(
+            base_url=s.openai_base_url,
+            model=s.openai_model,
+            temperature=0.0,
+            max_tokens=max_tokens,
+            timeout=s.openai_timeout,
+            max_retries=0,
+            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+        )
         return ChatOpenAI(**common) if s.openai_mode == "chat" else OpenAI(**common)
 
     def describe(self) -> str:
@@ -188,24 +214,32 @@ class OpenAIBackend(Backend):
         except Exception as exc:  # any client failure is reported the same way
             raise self._explain(exc) from None
         if not watcher.finished:
-            raise BackendError(f"the LLM server at {self.settings.openai_base_url} stopped "
-                               "mid-answer (the stream ended without a finish reason); "
-                               "check the server's log and try again.")
+            raise BackendError(
+                f"the LLM server at {self.settings.openai_base_url} stopped "
+                "mid-answer (the stream ended without a finish reason); "
+                "check the server's log and try again."
+            )
 
     def _explain(self, exc: Exception) -> BackendError:
         import openai
 
         url = self.settings.openai_base_url
         if isinstance(exc, openai.APITimeoutError):
-            return BackendError(f"the LLM server at {url} timed out after "
-                                f"{self.settings.openai_timeout:.0f} s; try again or raise "
-                                "RAG_OPENAI_TIMEOUT.")
+            return BackendError(
+                f"the LLM server at {url} timed out after "
+                f"{self.settings.openai_timeout:.0f} s; try again or raise "
+                "RAG_OPENAI_TIMEOUT."
+            )
         if isinstance(exc, openai.APIConnectionError):
-            return BackendError(f"cannot reach the LLM server at {url}; start it or set "
-                                "RAG_OPENAI_BASE_URL to a running OpenAI-compatible server.")
+            return BackendError(
+                f"cannot reach the LLM server at {url}; start it or set "
+                "RAG_OPENAI_BASE_URL to a running OpenAI-compatible server."
+            )
         if isinstance(exc, openai.APIStatusError):
-            return BackendError(f"the LLM server at {url} answered {exc.status_code}: "
-                                f"{exc.message}; check RAG_OPENAI_MODEL and the API key.")
+            return BackendError(
+                f"the LLM server at {url} answered {exc.status_code}: "
+                f"{exc.message}; check RAG_OPENAI_MODEL and the API key."
+            )
         return BackendError(f"the LLM server at {url} failed mid-answer ({exc}).")
 
 
@@ -217,6 +251,7 @@ def get_backend(settings: Settings) -> Backend:
     try:
         backend = BACKENDS[settings.llm_backend]
     except KeyError:
-        raise ConfigError(f"unknown LLM backend {settings.llm_backend!r}; known backends: "
-                          f"{', '.join(BACKENDS)}.") from None
+        raise ConfigError(
+            f"unknown LLM backend {settings.llm_backend!r}; known backends: {', '.join(BACKENDS)}."
+        ) from None
     return backend(settings)

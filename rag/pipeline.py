@@ -11,10 +11,9 @@ import sys
 import threading
 import time
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from collections.abc import Iterator
 
 from rag.answer import STOP, Evidence, build_prompt, select_evidence, sentences_in
 from rag.chunking import ChunkingConfig
@@ -86,7 +85,7 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class Event:
-    """One step of a streamed answer: 'retrieved', then 'token's, then 'final'."""
+    """One step of a streamed answer: "retrieved", "token"s ("retry" restarts them), "final"."""
 
     kind: str
     text: str = ""
@@ -152,8 +151,12 @@ class Pipeline:
         manifest = read_manifest(self.settings.index_dir)
         check_compatible(manifest, self.settings.embed_model, self.chunking)
         store = load_index(self.settings.index_dir)
-        check_compatible(store.manifest, self.settings.embed_model, self.chunking,
-                         fingerprint=self.embedder.fingerprint)
+        check_compatible(
+            store.manifest,
+            self.settings.embed_model,
+            self.chunking,
+            fingerprint=self.embedder.fingerprint,
+        )
         return store
 
     def _say(self, message: str) -> None:
@@ -194,31 +197,49 @@ class Pipeline:
                 for d in new_docs
             )
             if previous is not None and unchanged:
-                return IndexReport(False, len(docs), len(previous.passages), 0,
-                                   "Index is up to date: nothing to embed.")
+                return IndexReport(
+                    False,
+                    len(docs),
+                    len(previous.passages),
+                    0,
+                    "Index is up to date: nothing to embed.",
+                )
             docs.update({d.doc_id: d for d in new_docs})
-            store = build_index(list(docs.values()), self.embedder, self.chunking,
-                                previous=previous, progress=self.progress)
+            store = build_index(
+                list(docs.values()),
+                self.embedder,
+                self.chunking,
+                previous=previous,
+                progress=self.progress,
+            )
             save_index(store, self.settings.index_dir)
             self._store = store
             embedded = store.manifest["embedded_in_this_build"]
-            return IndexReport(True, len(docs), len(store.passages), embedded,
-                               f"Indexed {len(docs)} article(s), {len(store.passages)} passages "
-                               f"({embedded} embedded now) in {self.settings.index_dir}.")
+            return IndexReport(
+                True,
+                len(docs),
+                len(store.passages),
+                embedded,
+                f"Indexed {len(docs)} article(s), {len(store.passages)} passages "
+                f"({embedded} embedded now) in {self.settings.index_dir}.",
+            )
 
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())
 
     # -- search ----------------------------------------------------------------------------
-    def search(self, question: str, k: int | None = None, mode: str = "fused",
-               doc_id: str | None = None) -> SearchResult:
+    def search(
+        self, question: str, k: int | None = None, mode: str = "fused", doc_id: str | None = None
+    ) -> SearchResult:
         """The k best passages for a question, with per-step timings."""
         question = clean_question(question)
         if mode not in MODES:
             raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}.")
         store = self.store
         if doc_id is not None and doc_id not in store.documents:
-            raise InputError(f"no article {doc_id!r} in the index; known: {sorted(store.documents)}.")
+            raise InputError(
+                f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
+            )
         t0 = time.perf_counter()
         vector = None if mode == "bm25" else self.embedder.embed_query(question)
         t1 = time.perf_counter()
@@ -227,8 +248,23 @@ class Pipeline:
         return SearchResult(question, tuple(hits), timings)
 
     # -- answers ---------------------------------------------------------------------------
-    def ask(self, question: str, history: list[str] | None = None, lang: str | None = None,
-            k: int | None = None, doc_id: str | None = None) -> Answer:
+    @staticmethod
+    def _contexts(
+        evidence: list[Evidence], hits: list[Hit], store: IndexStore
+    ) -> list[list[Evidence]]:
+        """The prompt contexts to try in turn: the closest sentences, then the top passage."""
+        top = [Evidence(s, hits[0], 0.0) for s in sentences_in(store, hits[0])] if hits else []
+        same = [e.sentence for e in top] == [e.sentence for e in evidence]
+        return [evidence] if same or not top else [evidence, top]
+
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        lang: str | None = None,
+        k: int | None = None,
+        doc_id: str | None = None,
+    ) -> Answer:
         """Answer a question (see ask_stream), returning only the final Answer."""
         final = None
         for event in self.ask_stream(question, history, lang, k, doc_id):
@@ -236,9 +272,14 @@ class Pipeline:
         assert final is not None
         return final
 
-    def ask_stream(self, question: str, history: list[str] | None = None,
-                   lang: str | None = None, k: int | None = None,
-                   doc_id: str | None = None) -> Iterator[Event]:
+    def ask_stream(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        lang: str | None = None,
+        k: int | None = None,
+        doc_id: str | None = None,
+    ) -> Iterator[Event]:
         """Retrieve, stream the LLM's tokens, then verify citations and decide to abstain.
 
         ``history`` holds the previous standalone questions of the conversation, so a
@@ -250,43 +291,71 @@ class Pipeline:
         standalone = standalone_question(question, list(history or []))
         language, note = detect_language(question, lang or self.settings.lang)
         if doc_id is not None and doc_id not in store.documents:
-            raise InputError(f"no article {doc_id!r} in the index; known: {sorted(store.documents)}.")
+            raise InputError(
+                f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
+            )
         vector = embedder.embed_query(standalone)
         hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
-        evidence = select_evidence(store, embedder, vector, hits, PROMPT_SENTENCES,
-                                   PROMPT_PASSAGES)
+        evidence = select_evidence(store, embedder, vector, hits, PROMPT_SENTENCES, PROMPT_PASSAGES)
         t_retrieved = time.perf_counter()
         yield Event("retrieved", text=standalone, hits=tuple(hits))
 
-        raw, failure = [], ""
-        try:
-            prompt = build_prompt(language, evidence, standalone)
-            for piece in backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
-                raw.append(piece)
-                yield Event("token", text=piece)
-        except BackendError as exc:
-            failure = str(exc)
-        t_generated = time.perf_counter()
-
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
-        same_language = bool(hits) and store.documents[hits[0].passage.doc_id].language == language
+        raw, failure, cited = "", "", None
+        # A second attempt on the top passage alone when the first answer is not supported
+        # by the articles: the small model is easily led astray by a mixed context.
+        for attempt, context in enumerate(self._contexts(evidence, hits, store)):
+            if attempt:
+                yield Event("retry")
+            try:
+                pieces = []
+                for piece in backend.stream(
+                    build_prompt(language, context, standalone), STOP, MAX_ANSWER_TOKENS
+                ):
+                    pieces.append(piece)
+                    yield Event("token", text=piece)
+            except BackendError as exc:
+                failure = str(exc)
+                break
+            raw = "".join(pieces).strip()
+            cited = cite(standalone, raw, candidates, embedder)
+            if cited.support > 0:
+                break
+        t_generated = time.perf_counter()
+
         if failure:
             text = " ".join(e.sentence.text for e in evidence[:2])
             cited = cite(standalone, text, candidates, embedder)
             abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
         else:
-            cited = cite(standalone, "".join(raw).strip(), candidates, embedder, same_language)
+            assert cited is not None
             abstained = self.refusal.abstain(relevance, cited.support)
             answer_text = refusal_text(language, question) if abstained else cited.text
-        timings = {"retrieve": (t_retrieved - t0) * 1000,
-                   "generate": (t_generated - t_retrieved) * 1000, "total": _ms(t0)}
-        yield Event("final", answer=Answer(
-            question=question, standalone_question=standalone, language=language,
-            answer=answer_text, abstained=abstained,
-            citations=() if abstained else cited.citations, hits=tuple(hits),
-            backend=self.settings.llm_backend, timings_ms=timings, language_note=note,
-            fallback=failure, raw_answer="".join(raw).strip(),
-            signals={"relevance": relevance, "support": cited.support,
-                     "lexical": cited.lexical},
-        ))
+        timings = {
+            "retrieve": (t_retrieved - t0) * 1000,
+            "generate": (t_generated - t_retrieved) * 1000,
+            "total": _ms(t0),
+        }
+        yield Event(
+            "final",
+            answer=Answer(
+                question=question,
+                standalone_question=standalone,
+                language=language,
+                answer=answer_text,
+                abstained=abstained,
+                citations=() if abstained else cited.citations,
+                hits=tuple(hits),
+                backend=self.settings.llm_backend,
+                timings_ms=timings,
+                language_note=note,
+                fallback=failure,
+                raw_answer=raw,
+                signals={
+                    "relevance": relevance,
+                    "support": cited.support,
+                    "lexical": cited.lexical,
+                },
+            ),
+        )

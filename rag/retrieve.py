@@ -28,7 +28,7 @@ def dense_ranking(store: IndexStore, query_vector: np.ndarray, n: int) -> list[t
     """Passage rows by cosine similarity, best first."""
     n = min(n, len(store.passages))
     scores, rows = store.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if r >= 0]
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
 def bm25_ranking(store: IndexStore, question: str, n: int) -> list[tuple[int, float]]:
@@ -36,9 +36,13 @@ def bm25_ranking(store: IndexStore, question: str, n: int) -> list[tuple[int, fl
     terms = [t for t in analyze(question) if t in store.bm25.vocab_dict]
     if not terms:
         return []
-    n = min(n, len(store.passages))
-    rows, scores = store.bm25.retrieve([terms], k=n, show_progress=False, n_threads=1)
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0]) if s > 0]
+    scores = store.bm25.get_scores(terms)
+    n = min(n, len(scores))
+    # argpartition on the negated scores, then a stable sort of the few kept: bm25s's own
+    # top-k took ~35 ms at a million passages when many scores tie.
+    top = np.argpartition(-scores, n - 1)[:n]
+    top = top[np.lexsort((top, -scores[top]))]
+    return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:

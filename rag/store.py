@@ -23,9 +23,9 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import bm25s
 import faiss
@@ -38,10 +38,11 @@ from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.types import Document, Passage
 
 FORMAT_VERSION = 1
-# Up to EXACT_SEARCH_LIMIT passages, exact search (~10 ms a query at 50k on 2 cores). Above
+# Up to EXACT_SEARCH_LIMIT passages, exact search (~3 ms a query at 50k on 2 cores). Above
 # it, an inverted file (IVF): k-means cells, and a query scans the nprobe closest cells.
-# `make bench` at 1M passages: 2048 lists, 128 probed -> recall@10 0.99 against exact search,
-# ~4 ms a query, ~45 s to build; HNSW (M=16..32) took 2.5-5 min and stayed under 0.95.
+# `make bench` at 1M passages: 2048 lists, 128 probed -> recall@10 0.98-0.99 against exact
+# search, ~4 ms a query (exact: 60+ ms), 20-45 s to build; HNSW with M=16..32 took 2.5-8 min
+# to build and reached only 0.84-0.91 even at efSearch 512.
 EXACT_SEARCH_LIMIT = 50_000
 IVF_LISTS_PER_SQRT_N = 2  # nlist ~ 2*sqrt(n), a power of two: 2048 lists at 1M passages
 IVF_TRAIN_PER_LIST = 64  # k-means trains on a sample of 64 vectors per list (faiss wants 39+)
@@ -118,8 +119,9 @@ def _embed(embedder: Embedder, passages: list[Passage], progress: bool) -> np.nd
 
     batches = [passages[i : i + 64] for i in range(0, len(passages), 64)]
     out = []
-    with tqdm(total=len(passages), desc="Embedding passages", unit="passage",
-              disable=not progress) as bar:
+    with tqdm(
+        total=len(passages), desc="Embedding passages", unit="passage", disable=not progress
+    ) as bar:
         for batch in batches:
             out.append(embedder.embed([p.text for p in batch], "passage"))
             bar.update(len(batch))
@@ -143,24 +145,39 @@ def build_index(
                 reusable[p.id] = previous.vectors[i]
     passages = [p for d in documents for p in chunk_document(d, chunking)]
     fresh = [p for p in passages if p.id not in reusable]
-    new_vectors = dict(zip((p.id for p in fresh), _embed(embedder, fresh, progress)))
+    new_vectors = dict(zip((p.id for p in fresh), _embed(embedder, fresh, progress), strict=True))
     vectors = np.array(
         [reusable.get(p.id, new_vectors.get(p.id)) for p in passages], dtype=np.float32
     ).reshape(len(passages), embedder.dim)
     manifest = {
         "format_version": FORMAT_VERSION,
-        "embedding": {"model_id": embedder.model_id, "fingerprint": embedder.fingerprint,
-                      "dim": embedder.dim},
+        "embedding": {
+            "model_id": embedder.model_id,
+            "fingerprint": embedder.fingerprint,
+            "dim": embedder.dim,
+        },
         "chunking": chunking.to_json(),
         "analyzer": ANALYZER_VERSION,
         "dense_index": "flat" if len(passages) <= EXACT_SEARCH_LIMIT else "ivf",
-        "documents": {d.doc_id: {"name": d.name, "hash": content_hash(d.text), "language": d.language,
-                                 "passages": sum(p.doc_id == d.doc_id for p in passages)}
-                      for d in documents},
+        "documents": {
+            d.doc_id: {
+                "name": d.name,
+                "hash": content_hash(d.text),
+                "language": d.language,
+                "passages": sum(p.doc_id == d.doc_id for p in passages),
+            }
+            for d in documents
+        },
         "embedded_in_this_build": len(fresh),
     }
-    return IndexStore({d.doc_id: d for d in documents}, passages, vectors,
-                      build_dense_index(vectors), build_bm25(passages), manifest)
+    return IndexStore(
+        {d.doc_id: d for d in documents},
+        passages,
+        vectors,
+        build_dense_index(vectors),
+        build_bm25(passages),
+        manifest,
+    )
 
 
 def _write_jsonl(path: Path, rows: list[dict]) -> None:
@@ -174,11 +191,14 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def save_index(store: IndexStore, index_dir: Path,
-               before_switch: Callable[[Path], None] | None = None) -> Path:
+def save_index(
+    store: IndexStore, index_dir: Path, before_switch: Callable[[Path], None] | None = None
+) -> Path:
     """Write a new version directory, then point CURRENT at it; returns the version dir."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    version = index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
+    version = (
+        index_dir / f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.time_ns() % 10**6}"
+    )
     tmp = index_dir / f".building-{version.name}"
     tmp.mkdir()
     _write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in store.documents.values()])
@@ -233,8 +253,9 @@ def read_manifest(index_dir: Path) -> dict:
         raise IndexCorruptError(f"{path} is damaged; {FIX}.") from None
 
 
-def check_compatible(manifest: dict, model_id: str, chunking: ChunkingConfig,
-                     fingerprint: str | None = None) -> None:
+def check_compatible(
+    manifest: dict, model_id: str, chunking: ChunkingConfig, fingerprint: str | None = None
+) -> None:
     """Refuse an index built by another format, model or chunking, naming the difference."""
     expected = {
         "format version": (manifest.get("format_version"), FORMAT_VERSION),
@@ -268,7 +289,7 @@ def load_index(index_dir: Path) -> IndexStore:
     try:
         documents = [Document(**row) for row in _read_jsonl(version / "documents.jsonl")]
         passages = [Passage(**row) for row in _read_jsonl(version / "passages.jsonl")]
-        vectors = np.load(version / "vectors.npy")
+        vectors = np.load(version / "vectors.npy", mmap_mode="r")  # FAISS holds its own copy
         dense = faiss.read_index(str(version / "dense.faiss"))
         bm25 = bm25s.BM25.load(str(version / "bm25"))
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:

@@ -10,8 +10,17 @@ from rag.cli import main
 
 pytestmark = pytest.mark.slow
 
-KEYS = {"question", "standalone_question", "language", "answer", "abstained", "citations",
-        "passages", "backend", "timings_ms"}
+KEYS = {
+    "question",
+    "standalone_question",
+    "language",
+    "answer",
+    "abstained",
+    "citations",
+    "passages",
+    "backend",
+    "timings_ms",
+}
 
 
 def check_citations(answer, pipeline) -> None:
@@ -24,10 +33,20 @@ def check_citations(answer, pipeline) -> None:
 
 
 def test_ask_json_contract(capsys, pipeline, index_dir):
-    assert main(["--index-dir", str(index_dir), "ask",
-                 "Produk apa saja yang akan dipasarkan lewat Alibaba?", "--json"]) == 0
+    assert (
+        main(
+            [
+                "--index-dir",
+                str(index_dir),
+                "ask",
+                "Produk apa saja yang akan dipasarkan lewat Alibaba?",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
-    assert KEYS <= set(data)
+    assert set(data) >= KEYS
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "total"}
     assert data["language"] == "id" and data["backend"] == "llamacpp"
     assert data["answer"] and isinstance(data["abstained"], bool)
@@ -37,8 +56,10 @@ def test_ask_json_contract(capsys, pipeline, index_dir):
 
 @pytest.mark.parametrize(
     "question, language",
-    [("Siapa Menteri Komunikasi dan Informatika yang disebut dalam artikel?", "id"),
-     ("Who is the Minister of Communication and Information mentioned in the article?", "en")],
+    [
+        ("Siapa Menteri Komunikasi dan Informatika yang disebut dalam artikel?", "id"),
+        ("Who is the Minister of Communication and Information mentioned in the article?", "en"),
+    ],
 )
 def test_answers_follow_the_question_language_and_cite_exact_spans(pipeline, question, language):
     answer = pipeline.ask(question)

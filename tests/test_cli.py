@@ -31,7 +31,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
-    code, out, err = run(capsys, "--index-dir", str(tmp_path / "index"), *argv)
+    code, _, err = run(capsys, "--index-dir", str(tmp_path / "index"), *argv)
     assert code == 2
     assert err.startswith("error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -39,8 +39,12 @@ def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"\xff\xfe\x00b\x00i\x00n", "binary"), ("kafé".encode("latin-1"), "UTF-8"),
-     (b"", "empty"), (b"(Baca juga: X)\n", "no article text")],
+    [
+        (b"\xff\xfe\x00b\x00i\x00n", "binary"),
+        ("kafé".encode("latin-1"), "UTF-8"),
+        (b"", "empty"),
+        (b"(Baca juga: X)\n", "no article text"),
+    ],
 )
 def test_bad_article_files_are_refused(capsys, tmp_path, content, message):
     path = tmp_path / "article.txt"
@@ -51,17 +55,22 @@ def test_bad_article_files_are_refused(capsys, tmp_path, content, message):
 
 
 def test_errors_from_a_real_process_have_no_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "rag.cli", "--index-dir", str(tmp_path),
-                           "search", ""], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "--index-dir", str(tmp_path), "search", ""],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("error: the question is empty; type a question about "
-                                   "the article.")
+    assert proc.stderr.strip() == (
+        "error: the question is empty; type a question about the article."
+    )
 
 
 @pytest.mark.slow
 def test_search_json_contract(capsys, pipeline, index_dir, article):
-    code, out, _ = run(capsys, "--index-dir", str(index_dir), "search",
-                       "Siapa Rudiantara?", "--json", "--k", "3")
+    code, out, _ = run(
+        capsys, "--index-dir", str(index_dir), "search", "Siapa Rudiantara?", "--json", "--k", "3"
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"question", "passages", "timings_ms"}

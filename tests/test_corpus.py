@@ -31,16 +31,27 @@ def test_bundled_article_offsets_are_exact_and_boilerplate_is_gone(article):
     [
         ("Ada 1.000 pengusaha. Mereka belajar.", ["Ada 1.000 pengusaha.", "Mereka belajar."]),
         ("Ia bertemu Sabtu (13/10). Lalu pulang.", ["Ia bertemu Sabtu (13/10).", "Lalu pulang."]),
-        ('"Ada kemajuan. Rapat penting," ujarnya. Ia pergi.',
-         ['"Ada kemajuan. Rapat penting," ujarnya.', "Ia pergi."]),
-        ("Dr. Budi dari PT. Maju datang. Dia senang.",
-         ["Dr. Budi dari PT. Maju datang.", "Dia senang."]),
-        ("Mr. Ma met officials, e.g. the minister. It went well.",
-         ["Mr. Ma met officials, e.g. the minister.", "It went well."]),
+        (
+            '"Ada kemajuan. Rapat penting," ujarnya. Ia pergi.',
+            ['"Ada kemajuan. Rapat penting," ujarnya.', "Ia pergi."],
+        ),
+        (
+            "Dr. Budi dari PT. Maju datang. Dia senang.",
+            ["Dr. Budi dari PT. Maju datang.", "Dia senang."],
+        ),
+        (
+            "Mr. Ma met officials, e.g. the minister. It went well.",
+            ["Mr. Ma met officials, e.g. the minister.", "It went well."],
+        ),
         ("Harga naik 2.5 persen. Bagus!", ["Harga naik 2.5 persen.", "Bagus!"]),
-        ("Tanggal 11 November 2018 mendatang. Oke.", ["Tanggal 11 November 2018 mendatang.", "Oke."]),
-        ('Ia berkata. " Akan ada e-government," kata dia.',
-         ["Ia berkata.", '" Akan ada e-government," kata dia.']),
+        (
+            "Tanggal 11 November 2018 mendatang. Oke.",
+            ["Tanggal 11 November 2018 mendatang.", "Oke."],
+        ),
+        (
+            'Ia berkata. " Akan ada e-government," kata dia.',
+            ["Ia berkata.", '" Akan ada e-government," kata dia.'],
+        ),
     ],
 )
 def test_sentence_boundaries(text, expected):
@@ -49,8 +60,13 @@ def test_sentence_boundaries(text, expected):
 
 @pytest.mark.parametrize(
     "line",
-    ["(Baca juga: Sempat Diragukan, Ini Rahasia)", "Read also: Jack Ma's secret",
-     "BACA JUGA : Berita lain", "Lihat juga: foto", "See also: more"],
+    [
+        "(Baca juga: Sempat Diragukan, Ini Rahasia)",
+        "Read also: Jack Ma's secret",
+        "BACA JUGA : Berita lain",
+        "Lihat juga: foto",
+        "See also: more",
+    ],
 )
 def test_boilerplate_lines_are_dropped(line):
     doc = Document("d", "d.txt", f"Paragraf satu.\n{line}\nParagraf dua.")
@@ -62,7 +78,10 @@ def test_markdown_blocks_join_wrapped_lines_and_skip_markup():
     text = "# Judul Berita\n\nBaris satu\nbaris dua.\n\n---\n\n> Kutipan penting.\n"
     doc = Document("d", "d.md", text)
     assert [text[a:b] for a, b in paragraphs(doc)] == [
-        "Judul Berita", "Baris satu\nbaris dua.", "Kutipan penting."]
+        "Judul Berita",
+        "Baris satu\nbaris dua.",
+        "Kutipan penting.",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,14 @@ QUESTIONS = [
 
 @pytest.mark.parametrize(
     "question, message",
-    [("", "empty"), ("  \n\t ", "empty"), ("a" * 100_000, "2,000"),
-     ("\x00\x01\x1b\x7f\x9b", "empty"), ("🙂🙃🚀", "no words"), ("?!…", "no words")],
+    [
+        ("", "empty"),
+        ("  \n\t ", "empty"),
+        ("a" * 100_000, "2,000"),
+        ("\x00\x01\x1b\x7f\x9b", "empty"),
+        ("🙂🙃🚀", "no words"),
+        ("?!…", "no words"),
+    ],
 )
 def test_unusable_questions_are_refused_clearly(pipeline, index_dir, question, message):
     before = tree_digest(index_dir)
@@ -49,10 +55,12 @@ def test_markup_in_a_question_is_kept_as_text(pipeline):
 
 @pytest.mark.parametrize(
     "name, content, message",
-    [("binary.txt", bytes(range(256)) * 4, "binary"),
-     ("latin1.txt", "Berita tentang kafé di Bali.".encode("latin-1"), "UTF-8"),
-     ("empty.md", b"", "empty"),
-     ("huge.txt", b"Kalimat panjang. " * 70_000, "limit")],
+    [
+        ("binary.txt", bytes(range(256)) * 4, "binary"),
+        ("latin1.txt", "Berita tentang kafé di Bali.".encode("latin-1"), "UTF-8"),
+        ("empty.md", b"", "empty"),
+        ("huge.txt", b"Kalimat panjang. " * 70_000, "limit"),
+    ],
 )
 def test_refused_articles_leave_the_index_byte_identical(tmp_path, name, content, message):
     index = tmp_path / "index"
@@ -67,8 +75,7 @@ def test_refused_articles_leave_the_index_byte_identical(tmp_path, name, content
     assert set(make_pipeline(index).store.documents) == {"jack-ma-bali"}
 
 
-def test_instructions_inside_an_article_do_not_change_other_answers(pipeline, index_dir,
-                                                                    tmp_path):
+def test_instructions_inside_an_article_do_not_change_other_answers(pipeline, index_dir, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(index_dir, copy)
     injected = make_pipeline(copy)

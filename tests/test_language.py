@@ -26,9 +26,12 @@ def test_forced_language_wins():
 
 @pytest.mark.parametrize(
     "question, follow",
-    [("Kapan mulai dipasarkan?", True), ("Who are they?", True),
-     ("Siapa Menteri Koordinator Bidang Perekonomian?", False),
-     ("Which instant noodle brand will be sold through Alibaba?", False)],
+    [
+        ("Kapan mulai dipasarkan?", True),
+        ("Who are they?", True),
+        ("Siapa Menteri Koordinator Bidang Perekonomian?", False),
+        ("Which instant noodle brand will be sold through Alibaba?", False),
+    ],
 )
 def test_is_follow_up(question, follow):
     assert is_follow_up(question) is follow
@@ -37,4 +40,7 @@ def test_is_follow_up(question, follow):
 def test_a_second_follow_up_keeps_the_topic():
     history = ["Produk apa yang dijual lewat Alibaba?"]
     history.append(standalone_question("Kapan?", history))
-    assert standalone_question("Di mana?", history) == "Di mana? (Produk apa yang dijual lewat Alibaba?)"
+    assert (
+        standalone_question("Di mana?", history)
+        == "Di mana? (Produk apa yang dijual lewat Alibaba?)"
+    )

@@ -51,7 +51,7 @@ def test_dead_server_is_a_clear_error():
 class Misbehaving(http.server.BaseHTTPRequestHandler):
     mode = "hang"
 
-    def do_POST(self):  # noqa: N802 - the name http.server expects
+    def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.mode == "hang":
             time.sleep(5)
@@ -60,8 +60,10 @@ class Misbehaving(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        chunk = ('data: {"id":"1","object":"text_completion","created":0,"model":"m",'
-                 '"choices":[{"text":"Rudi","index":0,"logprobs":null,"finish_reason":null}]}\n\n')
+        chunk = (
+            'data: {"id":"1","object":"text_completion","created":0,"model":"m",'
+            '"choices":[{"text":"Rudi","index":0,"logprobs":null,"finish_reason":null}]}\n\n'
+        )
         self.wfile.write(chunk.encode())
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
@@ -85,8 +87,9 @@ def misbehaving_server(mode: str):
 
 def test_timeout_is_a_clear_error():
     with misbehaving_server("hang") as url:
-        backend = get_backend(resolve_settings(llm_backend="openai", openai_base_url=url,
-                                               openai_timeout=1))
+        backend = get_backend(
+            resolve_settings(llm_backend="openai", openai_base_url=url, openai_timeout=1)
+        )
         with pytest.raises(BackendError, match="timed out"):
             list(backend.stream("Question: hi\nAnswer:", ["\n"]))
 
@@ -101,8 +104,9 @@ def test_backend_failure_gives_a_labelled_extractive_answer(pipeline, index_dir,
         server = misbehaving_server(mode)
         url = server.__enter__()
     try:
-        broken = make_pipeline(index_dir, llm_backend="openai", openai_base_url=url,
-                               openai_timeout=1)
+        broken = make_pipeline(
+            index_dir, llm_backend="openai", openai_base_url=url, openai_timeout=1
+        )
         answer = broken.ask("Siapa Menteri Kominfo yang disebut dalam artikel?")
     finally:
         if server:
@@ -120,9 +124,24 @@ def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_
     model = provision_gemma(pipeline.settings.model_cache)
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048", "--model_alias", "gemma-3-270m"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--model_alias",
+            "gemma-3-270m",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.time() + 90
         while time.time() < deadline:
@@ -131,8 +150,9 @@ def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_
                 break
             except OSError:
                 time.sleep(0.5)
-        remote = make_pipeline(index_dir, llm_backend="openai",
-                               openai_base_url=f"http://127.0.0.1:{port}/v1")
+        remote = make_pipeline(
+            index_dir, llm_backend="openai", openai_base_url=f"http://127.0.0.1:{port}/v1"
+        )
         answer = remote.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
         assert answer.backend == "openai" and not answer.fallback
         assert answer.raw_answer

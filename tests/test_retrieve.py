@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from rag.errors import InputError
@@ -28,15 +30,17 @@ def test_the_passage_holding_the_answer_ranks_in_the_top_three(pipeline, questio
 def test_hits_are_exact_slices_ranked_best_first(pipeline, article, mode):
     hits = pipeline.search("Jack Ma berkomitmen memberikan pelatihan", k=4, mode=mode).hits
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(hits))
     for h in hits:
         assert article.text[h.passage.start : h.passage.end] == h.passage.text
         assert "Baca juga" not in h.passage.text
 
 
 def test_boilerplate_headlines_are_never_retrieved(pipeline):
-    for question in ("Sempat Diragukan, Ini Rahasia Jack Ma Besarkan Alibaba",
-                     "Bekraf Tawarkan 5 Produk Kreatif untuk Dipasarkan di Alibaba"):
+    for question in (
+        "Sempat Diragukan, Ini Rahasia Jack Ma Besarkan Alibaba",
+        "Bekraf Tawarkan 5 Produk Kreatif untuk Dipasarkan di Alibaba",
+    ):
         for hit in pipeline.search(question, k=10).hits:
             assert "Baca juga" not in hit.passage.text
             assert "Bekraf" not in hit.passage.text and "Rahasia" not in hit.passage.text

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 
 
 def tree_digest(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def test_manifest_records_model_chunking_and_hashes(pipeline, index_dir):
@@ -54,8 +55,9 @@ def test_adding_an_article_embeds_only_it(tmp_path):
     pipeline = make_pipeline(tmp_path / "index")
     pipeline.index([])
     article = tmp_path / "makassar.txt"
-    article.write_text("PT Contoh Jaya membuka pabrik di Makassar.\nPabrik itu dibuka Senin.\n",
-                       encoding="utf-8")
+    article.write_text(
+        "PT Contoh Jaya membuka pabrik di Makassar.\nPabrik itu dibuka Senin.\n", encoding="utf-8"
+    )
     report = pipeline.index([article])
     assert report.changed and report.embedded == 1
     assert report.documents == 2
@@ -99,8 +101,13 @@ def test_a_killed_build_leaves_the_previous_index_usable(tmp_path):
     paragraph = "Perusahaan {n} membuka kantor baru di kota nomor {n} pada tahun {n}. " * 3
     big.write_text("\n".join(paragraph.format(n=i) for i in range(600)), encoding="utf-8")
     env = {**os.environ, "RAG_INDEX_DIR": str(index)}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", str(big)], env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag.cli", "index", str(big)],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     deadline = time.time() + 120
     line = ""
     while time.time() < deadline and "Embedding passages" not in line:
