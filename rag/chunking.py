@@ -26,7 +26,7 @@ class ChunkingConfig:
     """How passages are cut; recorded in the index manifest."""
 
     unit: str = "paragraph"
-    max_chars: int = 400
+    max_chars: int = 550
     pack_paragraphs: bool = True
 
     def to_json(self) -> dict:

@@ -11,13 +11,13 @@ import sys
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.answer import STOP, Evidence, build_prompt, select_evidence, sentences_in
 from rag.chunking import ChunkingConfig
-from rag.cite import cite
+from rag.cite import CitedAnswer, cite
 from rag.corpus import default_documents, load_document
 from rag.embed import Embedder, load_embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
@@ -41,7 +41,7 @@ from rag.types import Answer, Document, Hit
 MAX_QUESTION_CHARS = 2_000
 MAX_ANSWER_TOKENS = 48
 PROMPT_SENTENCES = 3  # evidence sentences in the prompt, from the top PROMPT_PASSAGES
-PROMPT_PASSAGES = 3
+PROMPT_PASSAGES = 2
 FALLBACK_LABEL = {
     "id": "Jawaban ekstraktif (LLM tidak tersedia, kalimat terkuat dari artikel):",
     "en": "Extractive answer (the LLM is unavailable; the best-supported sentences):",
@@ -91,6 +91,15 @@ class Event:
     text: str = ""
     hits: tuple[Hit, ...] = ()
     answer: Answer | None = None
+
+
+@dataclass
+class Draft:
+    """The LLM's answer before the refusal decision, or why there is none."""
+
+    raw: str = ""
+    cited: CitedAnswer = field(default_factory=lambda: CitedAnswer("", (), 0.0, 0.0))
+    failure: str = ""
 
 
 @dataclass(frozen=True)
@@ -248,6 +257,37 @@ class Pipeline:
         return SearchResult(question, tuple(hits), timings)
 
     # -- answers ---------------------------------------------------------------------------
+    def _draft(
+        self,
+        language: str,
+        question: str,
+        evidence: list[Evidence],
+        hits: list[Hit],
+        candidates: list[Evidence],
+    ) -> Generator[Event, None, Draft]:
+        """Stream the LLM's answer and check it; returns a Draft (``yield from`` gives it).
+
+        A second attempt on the top passage alone follows when the first answer is not
+        supported by the articles: the small model is easily led astray by a mixed context.
+        """
+        draft = Draft()
+        for attempt, context in enumerate(self._contexts(evidence, hits, self.store)):
+            if attempt:
+                yield Event("retry")
+            pieces = []
+            try:
+                prompt = build_prompt(language, context, question)
+                for piece in self.backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
+                    pieces.append(piece)
+                    yield Event("token", text=piece)
+            except BackendError as exc:
+                return Draft(failure=str(exc))
+            draft = Draft(raw="".join(pieces).strip())
+            draft.cited = cite(question, draft.raw, candidates, self.embedder)
+            if draft.cited.support > 0:
+                break
+        return draft
+
     @staticmethod
     def _contexts(
         evidence: list[Evidence], hits: list[Hit], store: IndexStore
@@ -286,7 +326,8 @@ class Pipeline:
         follow-up is rewritten before retrieval.
         """
         question = clean_question(question)
-        backend, store, embedder = self.backend, self.store, self.embedder  # loaded once
+        _ = self.backend  # the models load before the clock starts
+        store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
         standalone = standalone_question(question, list(history or []))
         language, note = detect_language(question, lang or self.settings.lang)
@@ -302,34 +343,14 @@ class Pipeline:
 
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
-        raw, failure, cited = "", "", None
-        # A second attempt on the top passage alone when the first answer is not supported
-        # by the articles: the small model is easily led astray by a mixed context.
-        for attempt, context in enumerate(self._contexts(evidence, hits, store)):
-            if attempt:
-                yield Event("retry")
-            try:
-                pieces = []
-                for piece in backend.stream(
-                    build_prompt(language, context, standalone), STOP, MAX_ANSWER_TOKENS
-                ):
-                    pieces.append(piece)
-                    yield Event("token", text=piece)
-            except BackendError as exc:
-                failure = str(exc)
-                break
-            raw = "".join(pieces).strip()
-            cited = cite(standalone, raw, candidates, embedder)
-            if cited.support > 0:
-                break
+        draft = yield from self._draft(language, standalone, evidence, hits, candidates)
         t_generated = time.perf_counter()
-
-        if failure:
+        if draft.failure:
             text = " ".join(e.sentence.text for e in evidence[:2])
             cited = cite(standalone, text, candidates, embedder)
             abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
         else:
-            assert cited is not None
+            cited = draft.cited
             abstained = self.refusal.abstain(relevance, cited.support)
             answer_text = refusal_text(language, question) if abstained else cited.text
         timings = {
@@ -350,8 +371,8 @@ class Pipeline:
                 backend=self.settings.llm_backend,
                 timings_ms=timings,
                 language_note=note,
-                fallback=failure,
-                raw_answer=raw,
+                fallback=draft.failure,
+                raw_answer=draft.raw,
                 signals={
                     "relevance": relevance,
                     "support": cited.support,

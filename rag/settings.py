@@ -38,7 +38,7 @@ class Settings:
     openai_mode: str = "completion"  # "completion" for base models, "chat" for chat models
     openai_timeout: float = 60.0
     k: int = 4
-    max_chars: int = 400
+    max_chars: int = 550
     lang: str = "auto"
 
 
