@@ -47,5 +47,9 @@ eval: setup
 bench: setup
 	$(VENV)/bin/rag bench --out bench-results.json
 
+# Needs `make run` in another terminal: 8 concurrent clients against 127.0.0.1.
+load: setup
+	$(PY) -m ui.load --url http://127.0.0.1:$(PORT)/ --clients 8 --rounds 3
+
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.building-* eval/results .pytest_cache

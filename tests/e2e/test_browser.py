@@ -218,3 +218,13 @@ def test_api_returns_the_cli_json(served):
         assert pipeline.store.documents[c["doc_id"]].text[c["start"] : c["end"]] == c["text"]
     with pytest.raises(Exception, match="the question is empty"):
         client.predict("   ", "auto", 4, api_name="/ask")
+
+
+def test_eight_concurrent_clients_get_the_single_client_answers(served):
+    from ui.load import run
+
+    url, _ = served
+    result = run(url, clients=8, rounds=1)
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["differing_answers"] == 0
+    assert result["requests"] == 8

@@ -1,0 +1,97 @@
+"""Load test: drive a running app's ``ask`` API with concurrent clients.
+
+    python -m ui.load --url http://127.0.0.1:7860/ --clients 8 --rounds 3
+
+First asks every question once, alone, for the reference answers; then ``--clients``
+threads ask the same questions ``--rounds`` times over, all at once. Reports errors,
+answers that differ from the single-client ones, and latency p50/p95. Only loopback
+addresses are accepted: this is a tool for one's own machine. Requests are bounded
+(questions x rounds) and each has a timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlparse
+
+from gradio_client import Client
+
+QUESTIONS = [
+    "Produk apa saja yang akan dipasarkan lewat Alibaba?",
+    "Kapan kelima produk mulai dipasarkan di Tiongkok?",
+    "Siapa Menteri Koordinator Bidang Perekonomian?",
+    "Berapa pengusaha digital yang akan diciptakan setiap tahun?",
+    "Who is the Minister of Communication mentioned in the article?",
+    "How many programmers does the Kominfo program aim for?",
+    "Where did Jack Ma meet the ministers?",
+    "How old is Jack Ma?",
+]
+
+
+def ask(client: Client, question: str) -> tuple[dict, float]:
+    t0 = time.perf_counter()
+    answer = client.predict(question, "auto", 4, api_name="/ask")
+    return answer, (time.perf_counter() - t0) * 1000
+
+
+def comparable(answer: dict) -> str:
+    """What must not change under load: the answer and its citations."""
+    return json.dumps([answer["answer"], answer["abstained"], answer["citations"]])
+
+
+def run(url: str, clients: int, rounds: int) -> dict:
+    host = urlparse(url).hostname or ""
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"refusing to load {host!r}: only loopback addresses are allowed.")
+    single = Client(url, verbose=False)
+    reference = {q: comparable(ask(single, q)[0]) for q in QUESTIONS}
+    pool = [Client(url, verbose=False) for _ in range(clients)]
+    jobs = [(pool[i % clients], q) for i, q in enumerate(QUESTIONS * rounds)]
+    errors, differing, latencies = [], [], []
+
+    def work(job: tuple[Client, str]) -> None:
+        client, question = job
+        try:
+            answer, ms = ask(client, question)
+        except Exception as exc:  # every failure is counted and reported, not raised
+            errors.append(f"{question}: {exc}")
+            return
+        latencies.append(ms)
+        if comparable(answer) != reference[question]:
+            differing.append(question)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as executor:
+        list(executor.map(work, jobs))
+    wall = time.perf_counter() - t0
+    cuts = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
+    return {
+        "clients": clients,
+        "requests": len(jobs),
+        "errors": len(errors),
+        "differing_answers": len(differing),
+        "p50_ms": round(statistics.median(latencies)),
+        "p95_ms": round(cuts[18]),
+        "throughput_per_s": round(len(jobs) / wall, 2),
+        "error_samples": errors[:3],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:7860/")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    result = run(args.url, args.clients, args.rounds)
+    print(json.dumps(result, indent=2))
+    return 0 if result["errors"] == 0 and result["differing_answers"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
