@@ -193,12 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if args.command == "bench":  # its options, --help included, belong to rag.bench
-        args.options = args.options + extra
-    elif extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # its options, --help included, belong to rag.bench
+        return cmd_bench(argparse.Namespace(options=argv[1:]))
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except RagError as exc:

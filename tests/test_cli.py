@@ -78,3 +78,10 @@ def test_search_json_contract(capsys, pipeline, index_dir, article):
     for p in data["passages"]:
         assert {"rank", "id", "doc_id", "start", "end", "text", "score"} <= set(p)
         assert article.text[p["start"] : p["end"]] == p["text"]
+
+
+def test_bench_options_reach_the_benchmark(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--help"])
+    assert exit_.value.code == 0
+    assert "--quick" in capsys.readouterr().out
