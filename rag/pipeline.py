@@ -35,6 +35,7 @@ from rag.store import (
     load_index,
     read_manifest,
     save_index,
+    stored_documents,
 )
 from rag.types import Answer, Document, Hit
 
@@ -176,11 +177,11 @@ class Pipeline:
     def _stored_documents(self) -> list[Document]:
         """Documents of the current index, read even when its settings no longer match."""
         try:
-            return list(load_index(self.settings.index_dir).documents.values())
+            return stored_documents(self.settings.index_dir)
         except IndexMissingError:
             return []
         except IndexCorruptError:
-            self._say("The current index is damaged: starting again from the bundled article.")
+            self._say("The stored articles are damaged: starting again from the bundled article.")
             return default_documents()
 
     def index(self, files: list[str | Path], rebuild: bool = False) -> IndexReport:

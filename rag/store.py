@@ -281,6 +281,24 @@ def _verify_files(version: Path, manifest: dict) -> None:
             )
 
 
+def stored_documents(index_dir: Path) -> list[Document]:
+    """The articles of the current index, read on their own: a damaged vector or BM25 file
+    (or an index built with other settings) must not cost the user their articles."""
+    version = current_version(index_dir)
+    _verify_files(
+        version,
+        {
+            "files": {
+                k: v for k, v in read_manifest(index_dir)["files"].items() if k == "documents.jsonl"
+            }
+        },
+    )
+    try:
+        return [Document(**row) for row in _read_jsonl(version / "documents.jsonl")]
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexCorruptError(f"cannot read the articles at {version} ({exc}); {FIX}.") from None
+
+
 def load_index(index_dir: Path) -> IndexStore:
     """The current index, after checking every file against the manifest's checksums."""
     version = current_version(index_dir)

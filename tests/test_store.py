@@ -82,7 +82,10 @@ def test_rebuild_adopts_new_settings_and_keeps_articles(tmp_path):
 
 def test_an_altered_index_file_is_detected(tmp_path):
     pipeline = make_pipeline(tmp_path / "index")
+    article = tmp_path / "makassar.txt"
+    article.write_text("PT Contoh Jaya membuka pabrik di Makassar.\n", encoding="utf-8")
     pipeline.index([])
+    pipeline.index([article])
     vectors = current_version(tmp_path / "index") / "vectors.npy"
     data = vectors.read_bytes()
     vectors.write_bytes(data[: len(data) // 2])  # truncated
@@ -90,7 +93,7 @@ def test_an_altered_index_file_is_detected(tmp_path):
         load_index(tmp_path / "index")
     report = make_pipeline(tmp_path / "index").index([], rebuild=True)
     assert report.changed
-    load_index(tmp_path / "index")
+    assert set(load_index(tmp_path / "index").documents) == {"jack-ma-bali", "makassar"}
 
 
 def test_a_killed_build_leaves_the_previous_index_usable(tmp_path):
