@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -191,9 +190,7 @@ def _read_jsonl(path: Path) -> list[dict]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def save_index(
-    store: IndexStore, index_dir: Path, before_switch: Callable[[Path], None] | None = None
-) -> Path:
+def save_index(store: IndexStore, index_dir: Path) -> Path:
     """Write a new version directory, then point CURRENT at it; returns the version dir."""
     index_dir.mkdir(parents=True, exist_ok=True)
     version = (
@@ -212,8 +209,6 @@ def save_index(
     (tmp / "manifest.json").write_text(json.dumps(store.manifest, indent=2, ensure_ascii=False))
     _fsync_tree(tmp)
     tmp.rename(version)
-    if before_switch:
-        before_switch(version)
     pointer = index_dir / ".CURRENT.tmp"
     pointer.write_text(version.name + "\n")
     os.replace(pointer, index_dir / "CURRENT")

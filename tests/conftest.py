@@ -12,6 +12,21 @@ from rag.corpus import default_documents
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
 
+# The keys of `rag ask --json`, which the Gradio `ask` endpoint returns too.
+ANSWER_KEYS = frozenset(
+    {
+        "question",
+        "standalone_question",
+        "language",
+        "answer",
+        "abstained",
+        "citations",
+        "passages",
+        "backend",
+        "timings_ms",
+    }
+)
+
 
 @pytest.fixture(scope="session")
 def article():

@@ -7,20 +7,9 @@ import json
 import pytest
 
 from rag.cli import main
+from tests.conftest import ANSWER_KEYS
 
 pytestmark = pytest.mark.slow
-
-KEYS = {
-    "question",
-    "standalone_question",
-    "language",
-    "answer",
-    "abstained",
-    "citations",
-    "passages",
-    "backend",
-    "timings_ms",
-}
 
 
 def check_citations(answer, pipeline) -> None:
@@ -46,7 +35,7 @@ def test_ask_json_contract(capsys, pipeline, index_dir):
         == 0
     )
     data = json.loads(capsys.readouterr().out)
-    assert set(data) >= KEYS
+    assert set(data) >= ANSWER_KEYS
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "total"}
     assert data["language"] == "id" and data["backend"] == "llamacpp"
     assert data["answer"] and isinstance(data["abstained"], bool)
