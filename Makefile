@@ -6,18 +6,44 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 7860
 
-.PHONY: setup browser run test test-fast lint format eval bench load clean
+.PHONY: setup browser run test test-fast lint format eval bench load doctor clean
+
+# llama.cpp is compiled for a named x86-64 level, never for the build machine's own CPU
+# (GGML_NATIVE): x86-64-v3 (AVX2, FMA, F16C, BMI2; Intel Haswell / AMD Excavator and newer),
+# without AVX-512 and AMX, whose kernels crash llama.cpp on some Xeons. The wheel is built
+# once into a wheelhouse keyed by these flags (pip's own cache ignores CMAKE_ARGS and would
+# hand back a wheel built with other flags). Override LLAMA_CMAKE_ARGS for another CPU.
+LLAMA_VERSION    := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+  -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+  -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_KEY        := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+WHEELHOUSE       := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-article-assistant/wheels/llama-$(LLAMA_KEY)
+LLAMA_STAMP      := $(VENV)/.llama-$(LLAMA_KEY)
 
 setup: $(STAMP)
 
 # torch first, pinned to the CPU build on this machine's disk: a plain `torch` requirement
-# would otherwise pull a multi-GB CUDA build. llama-cpp-python compiles once (~7 min).
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+# would otherwise pull a multi-GB CUDA build. Then the portable llama.cpp wheel, then the
+# project; the last step proves that the embedded model loads and generates (`rag doctor`).
+$(STAMP): pyproject.toml $(LLAMA_STAMP)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev]'
+	$(VENV)/bin/rag doctor --setup
 	touch $(STAMP)
+
+$(LLAMA_STAMP):
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	test -n "$$(ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl 2>/dev/null)" || { \
+	  echo "Compiling llama.cpp for x86-64-v3 (about 7 minutes on 2 cores)..."; \
+	  rm -rf $(WHEELHOUSE).tmp $(WHEELHOUSE) && \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-deps --no-cache-dir \
+	    --no-binary llama-cpp-python -w $(WHEELHOUSE).tmp llama-cpp-python==$(LLAMA_VERSION) && \
+	  mv $(WHEELHOUSE).tmp $(WHEELHOUSE); }
+	$(PIP) install --quiet --force-reinstall --no-deps $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	rm -f $(VENV)/.llama-* && touch $(LLAMA_STAMP)
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download).
 browser:
@@ -50,6 +76,9 @@ bench: setup
 # Needs `make run` in another terminal: 8 concurrent clients against 127.0.0.1.
 load: setup
 	$(PY) -m ui.load --url http://127.0.0.1:$(PORT)/ --clients 8 --rounds 3
+
+doctor: setup
+	$(VENV)/bin/rag doctor
 
 clean:
 	rm -rf $(VENV) index/CURRENT index/v-* index/.building-* eval/results .pytest_cache

@@ -1,12 +1,13 @@
 """Tune the refusal thresholds on the dev split; check them on the test split.
 
     python -m eval.tune_refusal --dataset eval/dataset.jsonl [--records DIR/records.jsonl]
+        [--profile NAME]
 
 Asks every question once (or reads the answers of a `rag eval` run), keeps each answer's
 measured signals (question relevance, answer support; see ``rag.refusal``), then picks
 the pair of thresholds with the best balance on the dev split: the share of unanswerable
 questions refused minus the share of answerable ones refused (optionally capped by
-``--max-false``), and writes them to ``rag/data/refusal.json``.
+``--max-false``), and writes them to the profile's file (``rag/data/refusal-NAME.json``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from eval.dataset import Question, load_dataset
 from rag.pipeline import Pipeline
 from rag.refusal import RefusalPolicy
+from rag.settings import resolve_settings
 
 Row = tuple[Question, float, float]  # question, relevance, support
 
@@ -69,13 +71,14 @@ def main() -> None:
         default=0.10,
         help="refuse at most this share of answerable dev questions",
     )
+    parser.add_argument("--profile", help="the profile to tune (default: the configured one)")
     args = parser.parse_args()
+    pipeline = Pipeline(resolve_settings(profile=args.profile))
     questions = load_dataset(Path(args.dataset))
     if args.records:
         lines = Path(args.records).read_text("utf-8").splitlines()
         signals = {r["id"]: r["signals"] for r in map(json.loads, lines)}
     else:
-        pipeline = Pipeline()
         signals = {q.id: pipeline.ask(q.question).signals for q in questions}
     rows: list[Row] = [(q, signals[q.id]["relevance"], signals[q.id]["support"]) for q in questions]
     dev = [r for r in rows if r[0].split == "dev"]
@@ -93,7 +96,12 @@ def main() -> None:
             f"{name}: {len(part)} questions, refusal recall {recall:.2f}, "
             f"false refusals {false:.2f}"
         )
-    policy.save(tuned_on=f"dev split of {args.dataset}", max_false=args.max_false, **summary)
+    policy.save(
+        pipeline.profile.refusal_path,
+        tuned_on=f"dev split of {args.dataset}",
+        max_false=args.max_false,
+        **summary,
+    )
     print(f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}")
 
 

@@ -94,8 +94,9 @@ def load_template(purpose: str, language: str) -> str:
     return (PROMPTS / f"{purpose}-{language}.txt").read_text("utf-8")
 
 
-def build_prompt(language: str, evidence: list[Evidence], question: str) -> str:
+def build_prompt(family: str, language: str, evidence: list[Evidence], question: str) -> str:
     """The completion prompt: few-shot examples, the evidence, the question, the cue."""
     context = " ".join(e.sentence.text.replace("\n", " ") for e in evidence)
-    prompt = load_template("answer", language).format(context=context, question=question.strip())
+    template = load_template(f"answer-{family}", language)
+    prompt = template.format(context=context, question=question.strip())
     return prompt.rstrip()  # end on the cue itself: a trailing newline would start a new turn

