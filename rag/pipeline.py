@@ -271,6 +271,39 @@ class Pipeline:
                 f"left in {self.settings.index_dir}.",
             )
 
+    def remove_document(self, doc_id: str) -> IndexReport:
+        """Take one article out of the index; the others keep their vectors (nothing is
+        embedded). Built and saved like ``index_documents``, so nothing changes on error.
+
+        The last article is refused rather than removed: an empty index cannot answer,
+        and rebuilding would bring back the bundled article unasked.
+        """
+        with self._lock:
+            previous = self._store or self._load_checked()
+            if doc_id not in previous.documents:
+                raise InputError(
+                    f"no article {doc_id!r} in the index; known: {sorted(previous.documents)}."
+                )
+            if len(previous.documents) == 1:
+                raise InputError(
+                    f"{doc_id!r} is the only article in the index; add another one before "
+                    "removing it."
+                )
+            docs = [d for d in previous.documents.values() if d.doc_id != doc_id]
+            store = build_index(
+                docs, self.embedder, self.chunking, previous=previous, progress=self.progress
+            )
+            save_index(store, self.settings.index_dir)
+            self._store = store
+            return IndexReport(
+                True,
+                len(docs),
+                len(store.passages),
+                store.manifest["embedded_in_this_build"],
+                f"Removed {doc_id}: {len(docs)} article(s), {len(store.passages)} passages "
+                f"left in {self.settings.index_dir}.",
+            )
+
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())
 

@@ -1,43 +1,71 @@
-"""What the app's buttons do: ask (streamed), re-render, add an article, the JSON API.
+"""What the app's buttons do: queue and stream answers, stop, regenerate, manage articles.
 
 What it does: calls the Pipeline (the only part of ``rag`` the UI drives) and turns its
-results into component values with ``ui.render``. Expected failures (``RagError``) become
-a ``gr.Error`` carrying the error's own message, or a red status line in the Articles tab;
-an article that fails a check changes nothing.
+results into component values with ``ui.render``. A question goes through two events:
+``accept`` checks it (a problem becomes an inline message next to the box, which keeps
+the text) and queues it in the session's ``Conversation``; ``drain`` then answers the
+queue, streaming each answer, until it is empty. A question sent while an answer streams
+waits in that queue; Stop ends the answer being written and keeps what was written so
+far, marked as stopped. Expected failures (``RagError``) become messages next to the
+action that caused them, never an overlay; an article that fails a check changes nothing.
 
 What it does not do: lay out components (``ui.app``) or build HTML itself (``ui.render``).
-The conversation lives in the browser session (``gr.State``): a list of ``Answer``s, from
-which the chatbot, the sources panel and the follow-up history are all derived.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
 
 from rag.errors import InputError, RagError
-from rag.pipeline import Pipeline
-from rag.types import Answer, Document
+from rag.pipeline import MAX_QUESTION_CHARS, Event, Pipeline, clean_question
+from rag.types import Document
 from ui import render
 from ui.articles import document_from_paste, document_from_upload
+from ui.conversation import DONE, Conversation, Job, Turn
+from ui.i18n import t
+from ui.render import View
 
-LANGUAGES = {"Auto": "auto", "Bahasa Indonesia": "id", "English": "en"}
 ALL_ARTICLES = "*"  # dropdown value meaning "no restriction" (never a slug: slugs are [a-z0-9-])
+ANSWER_LANGUAGES = ("auto", "id", "en")
 API_K_RANGE = (1, 50)  # the same range `rag ask --k` accepts
 PROGRESS = gr.Progress()  # the marker Gradio looks for; it passes a fresh tracker per call
+LOG = logging.getLogger("ui.api")
+SKIP = gr.skip()
 
 
-def history_of(answers: Sequence[Answer]) -> list[str]:
-    """The previous standalone questions, which the pipeline uses to rewrite follow-ups."""
-    return [a.standalone_question for a in answers]
+def answer_language_choices(lang: str) -> list[tuple[str, str]]:
+    """The answer-language radio's (label, value) pairs in the interface language."""
+    return [(t(lang, "lang_auto"), "auto"), ("Bahasa Indonesia", "id"), ("English", "en")]
 
 
 def doc_filter(choice: str | None) -> str | None:
     """Dropdown value -> the doc_id to restrict retrieval to, or None for all articles."""
     return None if choice in (None, "", ALL_ARTICLES) else choice
+
+
+def question_problem(question: str | None, lang: str = "en") -> str:
+    """Why a question cannot be asked, in the interface language ('' when it can).
+
+    >>> question_problem("   "), question_problem("Siapa Rudiantara?")
+    ('Type a question first.', '')
+    """
+    text = (question or "").strip()
+    if not text:
+        return t(lang, "empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        return t(lang, "too_long", n=len(text), limit=MAX_QUESTION_CHARS)
+    try:
+        clean_question(text)
+    except InputError as exc:  # the pipeline's own rules (e.g. no words at all), in English
+        return str(exc)
+    return ""
 
 
 def check_api_args(lang: str, k: Any) -> tuple[str, int]:
@@ -46,7 +74,7 @@ def check_api_args(lang: str, k: Any) -> tuple[str, int]:
     >>> check_api_args("en", "3")
     ('en', 3)
     """
-    if lang not in ("auto", "id", "en"):
+    if lang not in ANSWER_LANGUAGES:
         raise InputError(f"lang={lang!r} is unknown; use auto, id or en.")
     try:
         k = int(k)
@@ -57,8 +85,56 @@ def check_api_args(lang: str, k: Any) -> tuple[str, int]:
     return lang, k
 
 
-def _assistant(content: str) -> dict:
-    return {"role": "assistant", "content": content}
+@dataclass(frozen=True)
+class Options:
+    """The settings a question is asked with, taken when it is sent."""
+
+    lang: str = "auto"
+    k: int = 4
+    doc_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AskJob(Job):
+    options: Options = Options()
+
+
+def advance(turn: Turn, event: Event) -> Turn:
+    """A turn after one pipeline event: passages found, a token, a restart, the answer."""
+    if event.kind == "retrieved":
+        return replace(turn, hits=event.hits, standalone=event.text)
+    if event.kind == "token":
+        return replace(turn, partial=turn.partial + event.text)
+    if event.kind == "retry":  # the pipeline asks again on the top passage: new text
+        return replace(turn, partial="")
+    if event.answer is not None:
+        answer = event.answer
+        return replace(
+            turn, state=DONE, answer=answer, hits=answer.hits, standalone=answer.standalone_question
+        )
+    return turn
+
+
+def _options(language: str, k: float, doc_choice: str | None) -> Options:
+    lang = language if language in ANSWER_LANGUAGES else "auto"
+    return Options(lang, int(k), doc_filter(doc_choice))
+
+
+def _queued_note(conv: Conversation, behind: bool, lang: str) -> str:
+    """The inline message for a job that waits behind the answer being written."""
+    if not behind:
+        return ""
+    return render.status_html(t(lang, "queued", n=sum(j.queued for j in conv.waiting)), "info")
+
+
+def _ticket() -> str:
+    """A new value for the hidden ticket box, whose change starts a runner."""
+    return str(time.monotonic_ns())
+
+
+def _buttons(busy: bool) -> tuple[Any, Any, Any]:
+    """Send, Stop and New conversation while an answer is (not) being written."""
+    return gr.Button(visible=not busy), gr.Button(visible=busy), gr.Button(interactive=not busy)
 
 
 class Actions:
@@ -67,135 +143,238 @@ class Actions:
     def __init__(self, pipeline: Pipeline):
         self.pipeline = pipeline
 
-    # -- chat ------------------------------------------------------------------------------
-    def respond(
+    @property
+    def documents(self) -> dict[str, Document]:
+        return self.pipeline.store.documents
+
+    def passage_counts(self) -> Counter:
+        return Counter(p.doc_id for p in self.pipeline.store.passages)
+
+    # -- chat: queueing ----------------------------------------------------------------------
+    def accept(
         self,
         question: str,
-        answers: list[Answer],
+        conv: Conversation,
         language: str,
         k: float,
         doc_choice: str,
         show_rewritten: bool,
-        whole_article: bool,
-    ) -> Iterator[tuple]:
-        """Stream one answer: yields (chat messages, sources html, answers, textbox value)."""
-        answers = list(answers or [])
-        events = self.pipeline.ask_stream(
-            question,
-            history_of(answers),
-            LANGUAGES.get(language, "auto"),
-            int(k),
-            doc_filter(doc_choice),
-        )
-        retrieved = self._next(events)  # a bad question fails here, before the chat changes
-        documents = self.pipeline.store.documents
-        asked = [
-            *render.chat_messages(answers, show_rewritten),
-            {"role": "user", "content": render.question_html(question)},
-        ]
-        tokens: list[str] = []
-        yield (
-            [*asked, _assistant(render.streaming_html(""))],
-            render.retrieved_html(retrieved.hits, documents),
-            answers,
-            "",
-        )
-        while (event := self._next(events)) is not None:
-            if event.kind == "token":
-                tokens.append(event.text)
-                streamed = _assistant(render.streaming_html("".join(tokens)))
-                yield [*asked, streamed], gr.skip(), answers, ""
-            elif event.answer is not None:
-                answers = [*answers, event.answer]
-                yield (
-                    render.chat_messages(answers, show_rewritten),
-                    render.sources_html(event.answer, documents, len(answers), whole_article),
-                    answers,
-                    "",
-                )
+        lang: str,
+    ) -> tuple[Any, str, Any, Any]:
+        """Check and queue a question: (question box, inline message, chat, runner ticket).
 
-    @staticmethod
-    def _next(events: Iterator) -> Any:
-        """The next pipeline event (None at the end), with RagErrors shown to the user."""
+        A question that cannot be asked stays in the box, with the reason next to it.
+        """
+        problem = question_problem(question, lang)
+        if problem:
+            return SKIP, render.status_html(problem, "error"), SKIP, SKIP
+        behind = conv.submit(AskJob(question.strip(), options=_options(language, k, doc_choice)))
+        chat = self._chat(conv, View(lang, show_rewritten))
+        return "", _queued_note(conv, behind, lang), chat, _ticket()
+
+    def regenerate(
+        self,
+        turn_number: float | None,
+        conv: Conversation,
+        language: str,
+        k: float,
+        doc_choice: str,
+        show_rewritten: bool,
+        lang: str,
+    ) -> tuple[str, Any, Any]:
+        """Queue turn n (1-based) to be answered again, in place:
+        (inline message, chat, runner ticket)."""
+        index = int(turn_number or 0) - 1
+        if not 0 <= index < len(conv.turns):
+            return "", SKIP, SKIP
+        job = AskJob(conv.turns[index].question, index, options=_options(language, k, doc_choice))
+        behind = conv.submit(job)
+        chat = self._chat(conv, View(lang, show_rewritten))
+        return _queued_note(conv, behind, lang), chat, _ticket()
+
+    def stop(self, conv: Conversation) -> None:
+        """Ask the runner to end the answer being written (it keeps what was written)."""
+        if conv.busy:
+            conv.stop_requested = True
+
+    def reset(self, conv: Conversation, lang: str) -> tuple[list, str, str]:
+        """A new conversation (refused while an answer is written: its button is disabled)."""
+        if not conv.busy:
+            conv.turns.clear()
+        return self._chat(conv, View(lang)), self._sources(conv, View(lang)), ""
+
+    # -- chat: answering ---------------------------------------------------------------------
+    def drain(
+        self, conv: Conversation, show_rewritten: bool, whole_article: bool, lang: str
+    ) -> Iterator[tuple]:
+        """Answer every queued question in turn, streaming; yields
+        (chat, sources, send, stop, new conversation, inline message)."""
+        if not conv.claim():  # nothing queued, or this session's runner is at work already
+            yield (SKIP,) * 6
+            return
+        view = View(lang, show_rewritten, whole_article)
         try:
-            return next(events, None)
+            while (job := conv.next_job()) is not None:
+                yield from self._answer(conv, job, view)
+        finally:
+            if conv.busy:  # cut off (the page was closed): leave the session usable
+                conv.abandon()
+        yield self._chat(conv, view), SKIP, *_buttons(False), SKIP
+
+    def _answer(self, conv: Conversation, job: AskJob, view: View) -> Iterator[tuple]:
+        """Stream one job's answer into the conversation; stops when asked to."""
+        turn = Turn(job.question, doc_id=job.options.doc_id)
+        conv.show(job, turn)
+        status = "" if job.queued else SKIP
+        yield self._chat(conv, view), self._sources(conv, view), *_buttons(True), status
+        o = job.options
+        try:
+            events = self.pipeline.ask_stream(
+                job.question, conv.history(job.replace), o.lang, o.k, o.doc_id
+            )
+            for event in events:
+                if conv.stop_requested and event.kind != "final":
+                    events.close()  # ends the LLM stream now, not when the answer is done
+                    turn = turn.stopped()
+                    break
+                turn = advance(turn, event)
+                conv.show(job, turn)
+                sources = SKIP if event.kind == "token" else self._sources(conv, view)
+                yield self._chat(conv, view), sources, SKIP, SKIP, SKIP, SKIP
         except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            turn = turn.failed(str(exc))
+        conv.finish(job, turn)
+        yield self._chat(conv, view), self._sources(conv, view), SKIP, SKIP, SKIP, SKIP
+
+    def _chat(self, conv: Conversation, view: View) -> list[dict]:
+        return render.chat_messages(conv.shown(), view, self.documents)
+
+    def _sources(self, conv: Conversation, view: View) -> str:
+        return render.sources_html(conv.shown(), self.documents, view)
 
     def rerender(
-        self, answers: list[Answer], show_rewritten: bool, whole_article: bool
+        self, conv: Conversation, show_rewritten: bool, whole_article: bool, lang: str
     ) -> tuple[list[dict], str]:
-        """The chat and sources panel again, after a display toggle changed."""
-        answers = list(answers or [])
-        latest = answers[-1] if answers else None
-        return (
-            render.chat_messages(answers, show_rewritten),
-            render.sources_html(latest, self.pipeline.store.documents, len(answers), whole_article),
-        )
+        """The chat and sources panel again, after a display toggle or the language changed."""
+        view = View(lang, show_rewritten, whole_article)
+        return self._chat(conv, view), self._sources(conv, view)
 
     # -- articles --------------------------------------------------------------------------
-    def article_choices(self) -> list[tuple[str, str]]:
-        """Dropdown choices: every article, after the 'All articles' entry."""
+    def article_choices(self, lang: str = "en") -> list[tuple[str, str]]:
+        """Restriction choices: every article, after the 'All articles' entry."""
         docs = self.pipeline.documents()
-        return [("All articles", ALL_ARTICLES)] + [
+        return [(t(lang, "all_articles"), ALL_ARTICLES)] + [
             (f"{d.name} ({d.doc_id})", d.doc_id) for d in docs
         ]
 
-    def articles_table(self) -> str:
-        store = self.pipeline.store
-        counts = Counter(p.doc_id for p in store.passages)
-        return render.articles_html(list(store.documents.values()), counts)
-
-    def refresh_articles(self, choice: str | None = ALL_ARTICLES) -> tuple[str, Any]:
-        """The article table and the restriction dropdown, with the current choice kept."""
-        choices = self.article_choices()
+    def listing(self, choice: str | None = ALL_ARTICLES, lang: str = "en") -> tuple:
+        """Everything that lists the articles: (table, restriction dropdown, removal
+        dropdown, chat card, restriction notice); the current restriction is kept."""
+        choices = self.article_choices(lang)
         keep = choice if choice in {value for _, value in choices} else ALL_ARTICLES
-        return self.articles_table(), gr.Dropdown(choices=choices, value=keep)
+        counts = self.passage_counts()
+        docs = self.pipeline.documents()
+        return (
+            render.articles_html(docs, counts, lang),
+            gr.Dropdown(choices=choices, value=keep, label=t(lang, "ask_about")),
+            gr.Dropdown(choices=choices[1:], value=None, label=t(lang, "remove_pick")),
+            *self.card(keep, lang),
+        )
+
+    def card(self, choice: str | None, lang: str = "en") -> tuple[str, str]:
+        """The chat tab's article card and restriction notice for a restriction choice."""
+        restricted = doc_filter(choice)
+        if restricted not in self.documents:
+            restricted = None
+        card = render.article_card(
+            self.pipeline.documents(), self.passage_counts(), restricted, lang
+        )
+        return card, render.restriction_html(self.documents, restricted, lang)
 
     def add_pasted(
-        self, title: str, text: str, choice: str, progress: gr.Progress = PROGRESS
-    ) -> tuple[str, str, Any]:
-        """Index a pasted article: (status, article table, dropdown)."""
-        return self._add(lambda: document_from_paste(title, text), choice, progress)
+        self, title: str, text: str, choice: str, lang: str, progress: gr.Progress = PROGRESS
+    ) -> tuple:
+        """Index a pasted article: (message, *listing, title, text); the form is cleared."""
+        status, listing, ok = self._add(
+            lambda: document_from_paste(title, text), choice, lang, progress
+        )
+        return (status, *listing, *(("", "") if ok else (SKIP, SKIP)))
 
     def add_uploaded(
-        self, path: str | None, choice: str, progress: gr.Progress = PROGRESS
-    ) -> tuple[str, str, Any]:
-        """Index an uploaded .txt/.md file: (status, article table, dropdown)."""
-        return self._add(lambda: document_from_upload(path), choice, progress)
+        self, path: str | None, choice: str, lang: str, progress: gr.Progress = PROGRESS
+    ) -> tuple:
+        """Index an uploaded .txt/.md file: (message, *listing, file); the file is cleared."""
+        status, listing, ok = self._add(lambda: document_from_upload(path), choice, lang, progress)
+        return (status, *listing, None if ok else SKIP)
 
     def _add(
-        self, make: Callable[[], Document], choice: str, progress: Callable[..., Any]
-    ) -> tuple[str, str, Any]:
+        self, make: Callable[[], Document], choice: str, lang: str, progress: Callable[..., Any]
+    ) -> tuple[str, tuple, bool]:
         try:
-            progress(0.05, desc="Checking the article…")
+            progress(0.05, desc="…")
             doc = make()
-            existed = doc.doc_id in self.pipeline.store.documents
-            progress(0.3, desc=f"Embedding and indexing {doc.name}…")
+            existed = doc.doc_id in self.documents
+            progress(0.3, desc=doc.name)
             report = self.pipeline.index_documents([doc])
-            progress(1.0, desc="Done")
+            progress(1.0)
         except RagError as exc:
-            return render.status_html(str(exc), ok=False), gr.skip(), gr.skip()
-        return (
-            render.status_html(self._added_message(doc, existed, report.changed)),
-            *self.refresh_articles(choice),
+            return render.status_html(str(exc), "error"), (SKIP,) * 5, False
+        message = self._added_message(doc, existed, report.changed, lang)
+        return render.status_html(message), self.listing(choice, lang), True
+
+    def _added_message(self, doc: Document, existed: bool, changed: bool, lang: str) -> str:
+        if not changed:
+            return t(lang, "unchanged", name=doc.name)
+        verb = t(lang, "verb_replaced" if existed else "verb_added")
+        count = self.passage_counts()[doc.doc_id]
+        return t(
+            lang,
+            "added",
+            verb=verb,
+            name=doc.name,
+            id=doc.doc_id,
+            n=count,
+            language=doc.language or "?",
         )
 
-    def _added_message(self, doc: Document, existed: bool, changed: bool) -> str:
-        if not changed:
-            return f"'{doc.name}' is already indexed with this text: nothing to do."
-        count = sum(p.doc_id == doc.doc_id for p in self.pipeline.store.passages)
-        verb = "Replaced" if existed else "Added"
-        return (
-            f"{verb} '{doc.name}' (id {doc.doc_id}, {count} passage(s), language "
-            f"{doc.language or '?'}): you can ask about it now."
-        )
+    def ask_remove(self, doc_id: str | None, lang: str) -> tuple[Any, str, str]:
+        """Ask to confirm removing an article: (confirmation box, its text, message)."""
+        doc = self.documents.get(doc_id or "")
+        if doc is None:
+            return (
+                gr.Column(visible=False),
+                SKIP,
+                render.status_html(t(lang, "remove_none"), "error"),
+            )
+        if len(self.documents) == 1:
+            message = t(lang, "remove_last", name=doc.name)
+            return gr.Column(visible=False), SKIP, render.status_html(message, "error")
+        text = t(lang, "remove_confirm", name=doc.name, n=self.passage_counts()[doc.doc_id])
+        return gr.Column(visible=True), render.status_html(text, "info"), ""
+
+    def remove(
+        self, doc_id: str | None, choice: str, lang: str, progress: gr.Progress = PROGRESS
+    ) -> tuple:
+        """Remove the article after confirmation: (message, *listing, confirmation box)."""
+        hide = gr.Column(visible=False)
+        name = self.documents[doc_id].name if doc_id in self.documents else str(doc_id)
+        try:
+            progress(0.3, desc=name)
+            report = self.pipeline.remove_document(doc_id or "")
+        except RagError as exc:
+            return render.status_html(str(exc), "error"), *(SKIP,) * 5, hide
+        message = t(lang, "removed", name=name, docs=report.documents)
+        return render.status_html(message), *self.listing(choice, lang), hide
 
     # -- API -------------------------------------------------------------------------------
     def ask_json(self, question: str, lang: str = "auto", k: int = 4) -> dict:
-        """The `rag ask --json` object for one question (no conversation history)."""
+        """The `rag ask --json` object for one question (no conversation history).
+
+        A rejected request is logged as one line; the client gets the message.
+        """
         try:
             lang, k = check_api_args(lang, k)
             return self.pipeline.ask(question, lang=lang, k=k).to_json()
         except RagError as exc:
-            raise gr.Error(str(exc)) from None
+            LOG.warning("/ask rejected: %s", exc)
+            raise gr.Error(str(exc), print_exception=False) from None

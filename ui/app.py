@@ -1,7 +1,9 @@
 """The Gradio app: a chat over the indexed articles, its sources, and an Articles tab.
 
-What it does: lays out the components, wires them to ``ui.actions``, exposes the JSON
-endpoint ``/ask`` (the object `rag ask --json` prints), and serves the app. Serving on
+What it does: lays out the components (the chat tab: article card, chat, question box,
+examples, folded settings, sources panel; the Articles tab: add, list, remove), relabels
+them in the interface language, wires them to ``ui.actions``, exposes the JSON endpoint
+``/ask`` (the object `rag ask --json` prints), and serves the app. Serving on
 anything but the loopback interface needs a login (``auth``) unless ``no_auth`` says the
 app is meant to be open.
 
@@ -14,25 +16,30 @@ hints as real types to describe the API.
 
 import ipaddress
 import sys
+from dataclasses import dataclass
+from functools import partial
 
 import gradio as gr
 
 from rag.errors import ConfigError, RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
-from ui import render
-from ui.actions import ALL_ARTICLES, LANGUAGES, Actions
+from ui import render, theme
+from ui.actions import ALL_ARTICLES, ANSWER_LANGUAGES, Actions, answer_language_choices
+from ui.conversation import Conversation
+from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
 
+# About the bundled article, each understandable without the conversation before it.
 EXAMPLES = [
     "Produk apa saja yang akan dipasarkan lewat Alibaba?",
-    "Kapan mulai dipasarkan?",
+    "Kapan kelima produk Indonesia mulai dipasarkan di Tiongkok?",
     "Who is the Minister of Communication mentioned in the article?",
     "How many digital entrepreneurs will Alibaba create each year?",
 ]
 K_SLIDER = (1, 10)
 MAX_UPLOAD = "5mb"  # Gradio refuses bigger uploads outright; up to it, our 1 MB check explains
 WARM_UP_QUESTION = "Apa isi artikel ini?"
-EMPTY_SOURCES = render.sources_html(None, {}, 0)
+EMPTY_SOURCES = render.sources_html([], {})
 
 
 # -- who may connect ---------------------------------------------------------------------
@@ -82,132 +89,330 @@ def check_bind(
 
 
 # -- layout ------------------------------------------------------------------------------
-def _controls(pipeline: Pipeline, actions: Actions) -> tuple[gr.Radio, gr.Slider, gr.Dropdown]:
-    """Answer language, top-k, article restriction, and the models in use."""
+@dataclass
+class ChatParts:
+    """The chat tab's components that events read or write."""
+
+    conv: gr.State
+    chatbot: gr.Chatbot
+    question: gr.Textbox
+    send: gr.Button
+    stop: gr.Button
+    status: gr.HTML
+    clear: gr.Button
+    language: gr.Radio
+    k: gr.Slider
+    doc: gr.Dropdown
+    show_rewritten: gr.Checkbox
+    whole_article: gr.Checkbox
+    sources: gr.HTML
+    card: gr.HTML
+    restriction: gr.HTML
+    regen_turn: gr.Number
+    regen_go: gr.Button
+    ticket: gr.Textbox
+
+
+def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, gr.Checkbox]:
+    """The advanced controls, folded away: answer language, top-k, rewritten question, models."""
     settings = pipeline.settings
-    default_language = next(label for label, code in LANGUAGES.items() if code == settings.lang)
-    with gr.Row(equal_height=True):
-        language = gr.Radio(
-            list(LANGUAGES), value=default_language, label="Answer language", elem_id="language"
+    with labels.make(gr.Accordion, {"label": "settings"}, open=False, elem_id="settings"):
+        language = labels.make(
+            gr.Radio,
+            {"label": "answer_lang", "choices": answer_language_choices},
+            value=settings.lang if settings.lang in ANSWER_LANGUAGES else "auto",
+            elem_id="language",
         )
-        k = gr.Slider(
-            *K_SLIDER,
+        k = labels.make(
+            gr.Slider,
+            {"label": "top_k"},
+            minimum=K_SLIDER[0],
+            maximum=K_SLIDER[1],
             value=min(max(settings.k, K_SLIDER[0]), K_SLIDER[1]),
             step=1,
-            label="Passages to retrieve (top-k)",
             elem_id="top-k",
         )
-        doc = gr.Dropdown(
-            actions.article_choices(), value=ALL_ARTICLES, label="Ask about", elem_id="doc-filter"
+        show_rewritten = labels.make(
+            gr.Checkbox, {"label": "show_rewritten"}, elem_id="show-rewritten"
         )
-        gr.HTML(
-            render.backend_html(pipeline.backend.describe(), settings.embed_model),
-            js_on_load=None,
-            elem_id="models",
-        )
-    return language, k, doc
+        models = partial(render.backend_html, pipeline.backend.describe(), settings.embed_model)
+        labels.make(gr.HTML, {"value": models}, elem_id="models")
+    return language, k, show_rewritten
 
 
-def _conversation() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Checkbox, gr.Button]:
-    """The chat itself: messages, the question box, examples and the display toggles."""
-    chatbot = gr.Chatbot(
-        elem_id="chat",
-        height=460,
-        show_label=False,
-        sanitize_html=True,  # messages are escaped already; this is the second fence
-        render_markdown=True,  # each message is one HTML block, so Markdown never applies
-        latex_delimiters=[],
-        feedback_options=None,
-        buttons=[],  # "copy" would copy the message's markup
-        placeholder="Ask about the articles, in Bahasa Indonesia or English.",
-    )
-    with gr.Row():
-        question = gr.Textbox(
-            placeholder="Type a question…",
+def _question_box(labels: Labels) -> tuple[gr.Textbox, gr.Button, gr.Button, gr.HTML]:
+    """The question box, Send (Stop while an answer is written) and the inline message."""
+    with gr.Row(equal_height=True, elem_id="ask-row"):
+        question = labels.make(
+            gr.Textbox,
+            {"placeholder": "placeholder"},
             show_label=False,
             elem_id="question",
             scale=5,
             max_lines=4,
         )
-        send = gr.Button("Send", variant="primary", elem_id="send", scale=1)
-    gr.Examples(EXAMPLES, inputs=question, label="Example questions")
-    with gr.Row():
-        show_rewritten = gr.Checkbox(label="Show rewritten question", elem_id="show-rewritten")
-        clear = gr.Button("New conversation", size="sm", elem_id="clear")
-    return chatbot, question, send, show_rewritten, clear
+        send = labels.make(
+            gr.Button, {"value": "send"}, variant="primary", elem_id="send", scale=1, min_width=90
+        )
+        stop = labels.make(
+            gr.Button,
+            {"value": "stop"},
+            variant="stop",
+            elem_id="stop",
+            scale=1,
+            min_width=90,
+            visible=False,
+        )
+    status = gr.HTML("", elem_id="question-status", js_on_load=None)
+    return question, send, stop, status
 
 
-def _chat_tab(pipeline: Pipeline, actions: Actions) -> gr.Dropdown:
-    """The chat, its sources panel and controls, wired; returns the article dropdown."""
-    answers = gr.State([])  # the conversation: one Answer per question, oldest first
-    language, k, doc = _controls(pipeline, actions)
+def _examples(labels: Labels, question: gr.Textbox) -> None:
+    """Example questions that stand on their own; a click puts one in the question box."""
+    labels.make(gr.HTML, {"value": lambda lang: f'<div class="meta">{t(lang, "examples")}</div>'})
+    with gr.Row(elem_id="examples"):
+        for text in EXAMPLES:
+            button = gr.Button(text, size="sm", variant="secondary", min_width=200)
+            button.click(lambda q=text: q, None, question, api_visibility="private")
+
+
+def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts:
+    """The chat, the article card, its sources panel and the folded settings."""
+    conv = gr.State(Conversation())  # Gradio gives each session a deep copy
     with gr.Row():
         with gr.Column(scale=3):
-            chatbot, question, send, show_rewritten, clear = _conversation()
+            with gr.Row(equal_height=False):
+                card = gr.HTML(actions.card(ALL_ARTICLES)[0], elem_id="article-card", scale=3)
+                doc = gr.Dropdown(
+                    actions.article_choices(),
+                    value=ALL_ARTICLES,
+                    label=t(DEFAULT, "ask_about"),
+                    elem_id="doc-filter",
+                    scale=1,
+                    min_width=180,
+                )
+            chatbot = gr.Chatbot(
+                placeholder=t(DEFAULT, "chat_placeholder"),
+                elem_id="chat",
+                height=440,
+                show_label=False,
+                sanitize_html=True,  # messages are escaped already; this is the second fence
+                render_markdown=True,  # each message is one HTML block, so Markdown never applies
+                latex_delimiters=[],
+                feedback_options=None,
+                buttons=[],  # the built-in "copy" would copy markup; each answer has its own
+            )
+            restriction = gr.HTML("", elem_id="restriction", js_on_load=None)
+            question, send, stop, status = _question_box(labels)
+            _examples(labels, question)
+            language, k, show_rewritten = _settings(pipeline, labels)
+            clear = labels.make(
+                gr.Button, {"value": "new_conversation"}, size="sm", elem_id="clear"
+            )
         with gr.Column(scale=2):
-            whole_article = gr.Checkbox(label="Show the whole article", elem_id="whole-article")
+            whole_article = labels.make(
+                gr.Checkbox, {"label": "whole_article"}, elem_id="whole-article"
+            )
             sources = gr.HTML(EMPTY_SOURCES, elem_id="sources", js_on_load=None)
-    ask_inputs = [question, answers, language, k, doc, show_rewritten, whole_article]
-    for trigger in (send.click, question.submit):
+    # Regenerate buttons live inside chat messages; the browser script clicks this one.
+    regen_turn = gr.Number(visible="hidden", elem_id="regen-turn")
+    regen_go = gr.Button("regenerate", visible="hidden", elem_id="regen-go")
+    # Each accepted job changes this, which starts a runner: one event for all of them, so
+    # the browser holds a new runner back until the running one ends (``always_last``).
+    ticket = gr.Textbox(visible="hidden", elem_id="ticket")
+    return ChatParts(
+        conv, chatbot, question, send, stop, status, clear, language, k, doc, show_rewritten,
+        whole_article, sources, card, restriction, regen_turn, regen_go, ticket,
+    )  # fmt: skip
+
+
+def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> None:
+    """Questions are accepted (or refused inline) at once, then answered by one runner."""
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    asked_with = [c.conv, c.language, c.k, c.doc, c.show_rewritten, ui_lang]
+    accepted = [c.question, c.status, c.chatbot, c.ticket]
+    for trigger in (c.send.click, c.question.submit):
         trigger(
-            actions.respond,
-            ask_inputs,
-            [chatbot, sources, answers, question],
-            api_visibility="private",
+            actions.accept, [c.question, *asked_with], accepted, concurrency_limit=None, **private
         )
-    for toggle in (show_rewritten, whole_article):
+    c.regen_go.click(
+        actions.regenerate,
+        [c.regen_turn, *asked_with],
+        [c.status, c.chatbot, c.ticket],
+        js=theme.REGEN_JS,
+        concurrency_limit=None,
+        **private,
+    )
+    c.ticket.change(
+        actions.drain,
+        [c.conv, c.show_rewritten, c.whole_article, ui_lang],
+        [c.chatbot, c.sources, c.send, c.stop, c.clear, c.status],
+        trigger_mode="always_last",
+        **private,
+    )
+    c.stop.click(actions.stop, c.conv, None, concurrency_limit=None, **private)
+    c.clear.click(actions.reset, [c.conv, ui_lang], [c.chatbot, c.sources, c.status], **private)
+    for toggle in (c.show_rewritten, c.whole_article):
         toggle.change(
             actions.rerender,
-            [answers, show_rewritten, whole_article],
-            [chatbot, sources],
-            api_visibility="private",
+            [c.conv, c.show_rewritten, c.whole_article, ui_lang],
+            [c.chatbot, c.sources],
+            **private,
         )
-    for reset in (clear.click, chatbot.clear):
-        reset(
-            lambda: ([], [], EMPTY_SOURCES),
-            None,
-            [answers, chatbot, sources],
-            api_visibility="private",
-        )
-    return doc
+    c.doc.change(actions.card, [c.doc, ui_lang], [c.card, c.restriction], **private)
 
 
-def _articles_tab(actions: Actions, doc: gr.Dropdown) -> gr.HTML:
-    """The article list and the two ways to add one; returns the list."""
-    table = gr.HTML(actions.articles_table(), elem_id="articles", js_on_load=None)
+@dataclass
+class ArticleParts:
+    """The Articles tab's components."""
+
+    table: gr.HTML
+    title: gr.Textbox
+    text: gr.Textbox
+    add_text: gr.Button
+    paste_status: gr.HTML
+    upload: gr.File
+    add_file: gr.Button
+    upload_status: gr.HTML
+    remove_doc: gr.Dropdown
+    remove: gr.Button
+    confirm: gr.Column
+    confirm_text: gr.HTML
+    yes: gr.Button
+    no: gr.Button
+    remove_status: gr.HTML
+
+
+def _articles_tab(actions: Actions, labels: Labels) -> ArticleParts:
+    """The article list, the two ways to add one and removal; messages sit by their button."""
+    table = gr.HTML(actions.listing()[0], elem_id="articles", js_on_load=None)
     with gr.Row():
         with gr.Column():
-            title = gr.Textbox(label="Title", elem_id="paste-title")
-            text = gr.Textbox(label="Article text", lines=8, elem_id="paste-text")
-            add_text = gr.Button("Add pasted article", elem_id="add-paste")
+            title = labels.make(gr.Textbox, {"label": "paste_title"}, elem_id="paste-title")
+            text = labels.make(gr.Textbox, {"label": "paste_text"}, lines=8, elem_id="paste-text")
+            add_text = labels.make(gr.Button, {"value": "add_paste"}, elem_id="add-paste")
+            paste_status = gr.HTML("", elem_id="paste-status", js_on_load=None)
         with gr.Column():
-            upload = gr.File(
-                label="Or upload a .txt / .md file (UTF-8, up to 1 MB)",
-                type="filepath",
-                elem_id="upload",
+            upload = labels.make(gr.File, {"label": "upload"}, type="filepath", elem_id="upload")
+            add_file = labels.make(gr.Button, {"value": "add_file"}, elem_id="add-file")
+            upload_status = gr.HTML("", elem_id="upload-status", js_on_load=None)
+    with gr.Row(equal_height=True):
+        remove_doc = gr.Dropdown(
+            actions.article_choices()[1:],
+            value=None,
+            label=t(DEFAULT, "remove_pick"),
+            elem_id="remove-doc",
+            scale=3,
+        )
+        remove = labels.make(gr.Button, {"value": "remove"}, elem_id="remove", scale=1)
+    with gr.Column(visible=False, elem_id="remove-confirm") as confirm:
+        confirm_text = gr.HTML("", elem_id="remove-confirm-text", js_on_load=None)
+        with gr.Row():
+            yes = labels.make(
+                gr.Button, {"value": "remove_yes"}, variant="stop", elem_id="remove-yes"
             )
-            add_file = gr.Button("Add uploaded file", elem_id="add-file")
-    status = gr.HTML("", elem_id="article-status", js_on_load=None)
-    outputs = [status, table, doc]
-    add_text.click(actions.add_pasted, [title, text, doc], outputs, api_visibility="private")
-    add_file.click(actions.add_uploaded, [upload, doc], outputs, api_visibility="private")
-    return table
+            no = labels.make(gr.Button, {"value": "remove_no"}, elem_id="remove-no")
+    remove_status = gr.HTML("", elem_id="remove-status", js_on_load=None)
+    return ArticleParts(
+        table, title, text, add_text, paste_status, upload, add_file, upload_status,
+        remove_doc, remove, confirm, confirm_text, yes, no, remove_status,
+    )  # fmt: skip
+
+
+def _listing(c: ChatParts, a: ArticleParts) -> list:
+    """The components that list the articles, in the order ``Actions.listing`` fills them."""
+    return [a.table, c.doc, a.remove_doc, c.card, c.restriction]
+
+
+def _wire_articles(c: ChatParts, a: ArticleParts, actions: Actions, ui_lang: gr.Radio) -> None:
+    """Adding clears its form; removing asks first; each message sits by its button."""
+    private = {"api_visibility": "private"}
+    listing = _listing(c, a)
+    a.add_text.click(
+        actions.add_pasted,
+        [a.title, a.text, c.doc, ui_lang],
+        [a.paste_status, *listing, a.title, a.text],
+        **private,
+    )
+    a.add_file.click(
+        actions.add_uploaded,
+        [a.upload, c.doc, ui_lang],
+        [a.upload_status, *listing, a.upload],
+        **private,
+    )
+    a.remove.click(
+        actions.ask_remove,
+        [a.remove_doc, ui_lang],
+        [a.confirm, a.confirm_text, a.remove_status],
+        **private,
+    )
+    a.yes.click(
+        actions.remove,
+        [a.remove_doc, c.doc, ui_lang],
+        [a.remove_status, *listing, a.confirm],
+        **private,
+    )
+    a.no.click(lambda: gr.Column(visible=False), None, a.confirm, **private)
+
+
+def _wire_language(
+    app: gr.Blocks,
+    labels: Labels,
+    c: ChatParts,
+    a: ArticleParts,
+    actions: Actions,
+    ui_lang: gr.Radio,
+) -> None:
+    """The interface follows the browser's language on load; the switch relabels it all."""
+    listing = _listing(c, a)
+
+    def on_load(lang: str, choice: str) -> tuple:
+        return (pick_language(lang), *actions.listing(choice, pick_language(lang)))
+
+    def relabel(lang: str, conv, show_rewritten: bool, whole_article: bool, choice: str):
+        chat, sources = actions.rerender(conv, show_rewritten, whole_article, lang)
+        listed = dict(zip(listing, actions.listing(choice, lang), strict=True))
+        chatbot = gr.Chatbot(value=chat, placeholder=t(lang, "chat_placeholder"))
+        return {**labels.updates(lang), **listed, c.chatbot: chatbot, c.sources: sources}
+
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    app.load(on_load, [ui_lang, c.doc], [ui_lang, *listing], js=DETECT_JS, **private)
+    ui_lang.change(
+        relabel,
+        [ui_lang, c.conv, c.show_rewritten, c.whole_article, c.doc],
+        [*labels.components(), *listing, c.chatbot, c.sources],
+        **private,
+    )
+    ui_lang.input(None, ui_lang, None, js=REMEMBER_JS, **private)
 
 
 def build_app(pipeline: Pipeline) -> gr.Blocks:
     """The whole app over one pipeline (its index is loaded, or built, here)."""
     actions = Actions(pipeline)
+    labels = Labels()
     with gr.Blocks(title="Article assistant", analytics_enabled=False) as app:
-        gr.Markdown(
-            "## Ask the news articles\nAnswers cite the passages they come from; "
-            "click a marker such as [1] to see its source."
-        )
+        with gr.Row(elem_id="header", equal_height=True):
+            labels.make(gr.Markdown, {"value": "title"}, elem_id="title", scale=3)
+            ui_lang = labels.make(
+                gr.Radio,
+                {"label": "ui_lang"},
+                choices=[("Indonesia", "id"), ("English", "en")],
+                value=DEFAULT,
+                show_label=False,
+                container=False,
+                elem_id="ui-lang",
+                scale=1,
+                min_width=150,
+            )
+        labels.make(gr.Markdown, {"value": "intro"}, elem_id="intro")
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat-tab"):
-                doc = _chat_tab(pipeline, actions)
-            with gr.Tab("Articles", id="articles-tab"):
-                table = _articles_tab(actions, doc)
-        app.load(actions.refresh_articles, doc, [table, doc], api_visibility="private")
+            with labels.make(gr.Tab, {"label": "tab_chat"}, id="chat-tab"):
+                chat = _chat_tab(pipeline, actions, labels)
+            with labels.make(gr.Tab, {"label": "tab_articles"}, id="articles-tab"):
+                articles = _articles_tab(actions, labels)
+        _wire_chat(chat, actions, ui_lang)
+        _wire_articles(chat, articles, actions, ui_lang)
+        _wire_language(app, labels, chat, articles, actions, ui_lang)
         _api(actions, pipeline.settings.k)
     return app
 
@@ -236,7 +441,8 @@ def launch(
         server_port=port,
         auth=auth,
         show_error=True,
-        css=render.CSS,
+        css=theme.CSS,
+        head=theme.SCRIPT,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=not block,
         quiet=not block,
