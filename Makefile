@@ -68,7 +68,8 @@ format: setup
 	$(VENV)/bin/ruff check --fix rag ui eval tests
 
 eval: setup
-	$(VENV)/bin/rag eval --dataset eval/dataset.jsonl --out eval/results
+	$(VENV)/bin/rag eval --dataset eval/dataset.jsonl --conversations eval/conversations.jsonl \
+	  --out eval/results
 
 bench: setup
 	$(VENV)/bin/rag bench --out bench-results.json

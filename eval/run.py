@@ -84,6 +84,7 @@ def run_evaluation(
     out: Path,
     retrieval_only: bool = False,
     baselines: bool = True,
+    conversations: Path | None = None,
 ) -> str:
     """Evaluate, write the files, and return a short summary for the terminal."""
     questions = load_dataset(dataset)
@@ -99,6 +100,12 @@ def run_evaluation(
         )
         result["answers"] = answer_metrics
         report += "\n" + answer_report
+    if conversations is not None and not retrieval_only:
+        from eval.conversations import evaluate_conversations
+
+        turns, result["conversations"], section = evaluate_conversations(pipeline, conversations)
+        _write_jsonl(out / "conversations.jsonl", turns)
+        report += "\n" + section
     _write_jsonl(out / "records.jsonl", records)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (out / "report.md").write_text(report, "utf-8")

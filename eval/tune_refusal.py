@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +25,16 @@ from rag.pipeline import Pipeline
 from rag.refusal import RefusalPolicy
 from rag.settings import resolve_settings
 
-Row = tuple[Question, float, float]  # question, relevance, support
+Row = tuple[Question, dict[str, float]]  # a question and its answer's measured signals
+SIGNALS = ("relevance", "support", "semantic")
+NO_REFUSAL = RefusalPolicy(0.0, 0.0)
 
 
 def rates(policy: RefusalPolicy, rows: list[Row]) -> tuple[float, float]:
     """(share of unanswerable questions refused, share of answerable ones refused)."""
-    refused = [(q, policy.abstain(rel, sup)) for q, rel, sup in rows]
+    refused = [
+        (q, policy.abstain(s["relevance"], s["support"], s.get("semantic", 1.0))) for q, s in rows
+    ]
     unans = [r for q, r in refused if not q.answerable]
     ans = [r for q, r in refused if q.answerable]
     return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
@@ -45,17 +50,28 @@ def cut_points(values: list[float]) -> list[float]:
     return [0.0] + [round((a + b) / 2, 4) for a, b in itertools.pairwise(distinct)]
 
 
-def tune(rows: list[Row], max_false: float = 1.0) -> RefusalPolicy:
-    """The thresholds with the best recall minus false-refusal rate, under the cap.
+def tune(
+    rows: list[Row],
+    max_false: float = 1.0,
+    names: tuple[str, str] = ("relevance", "support"),
+    fixed: RefusalPolicy = NO_REFUSAL,
+    spend_budget: bool = False,
+) -> RefusalPolicy:
+    """The two named thresholds with the best recall minus false-refusal rate, under the
+    cap; the third keeps its value in ``fixed``.
 
     Ties go to the lowest thresholds (refuse as little as possible for the same recall).
+    With ``spend_budget``, the best recall under the cap wins and ties go to the highest
+    thresholds: a small dev split holds few unanswerable questions, so the false-refusal
+    budget is spent on refusing what the dev answers suggest is weakly supported.
     """
-    best, best_key = RefusalPolicy(0.0, 0.0), (-1.0, 0.0)
-    for rel in cut_points([r for _, r, _ in rows]):
-        for sup in cut_points([s for _, _, s in rows]):
-            policy = RefusalPolicy(rel, sup)
+    best, best_key = fixed, (-1.0, 0.0)
+    first, second = names
+    for x in cut_points([s.get(first, 1.0) for _, s in rows]):
+        for y in cut_points([s.get(second, 1.0) for _, s in rows]):
+            policy = replace(fixed, **{f"min_{first}": x, f"min_{second}": y})
             recall, false = rates(policy, rows)
-            key = (recall - false, -false)
+            key = (recall, x + y) if spend_budget else (recall - false, -false)
             if false <= max_false and key > best_key:
                 best, best_key = policy, key
     return best
@@ -72,6 +88,17 @@ def main() -> None:
         help="refuse at most this share of answerable dev questions",
     )
     parser.add_argument("--profile", help="the profile to tune (default: the configured one)")
+    parser.add_argument(
+        "--tune",
+        default="relevance,support",
+        help="the two signals to tune (of relevance, support, semantic); the third keeps "
+        "the profile's value",
+    )
+    parser.add_argument(
+        "--spend-budget",
+        action="store_true",
+        help="best recall under --max-false, ties to the highest thresholds",
+    )
     args = parser.parse_args()
     pipeline = Pipeline(resolve_settings(profile=args.profile))
     questions = load_dataset(Path(args.dataset))
@@ -80,10 +107,13 @@ def main() -> None:
         signals = {r["id"]: r["signals"] for r in map(json.loads, lines)}
     else:
         signals = {q.id: pipeline.ask(q.question).signals for q in questions}
-    rows: list[Row] = [(q, signals[q.id]["relevance"], signals[q.id]["support"]) for q in questions]
+    rows: list[Row] = [(q, signals[q.id]) for q in questions]
+    names = tuple(args.tune.split(","))
+    if len(names) != 2 or not set(names) <= set(SIGNALS):
+        parser.error(f"--tune takes two of {', '.join(SIGNALS)}")
     dev = [r for r in rows if r[0].split == "dev"]
     test = [r for r in rows if r[0].split == "test"]
-    policy = tune(dev, args.max_false)
+    policy = tune(dev, args.max_false, names, pipeline.refusal, args.spend_budget)
     summary = {}
     for name, part in (("dev", dev), ("test", test)):
         recall, false = rates(policy, part)
@@ -100,9 +130,14 @@ def main() -> None:
         pipeline.profile.refusal_path,
         tuned_on=f"dev split of {args.dataset}",
         max_false=args.max_false,
+        tuned=list(names),
+        spend_budget=args.spend_budget,
         **summary,
     )
-    print(f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}")
+    print(
+        f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}, "
+        f"semantic >= {policy.min_semantic}"
+    )
 
 
 if __name__ == "__main__":

@@ -56,6 +56,7 @@ import numpy as np
 
 from rag.analyzer import analyze
 from rag.answer import STOP, load_template
+from rag.context import build_context, chat_messages
 from rag.corpus import default_documents, split_sentences
 from rag.embed import Embedder, load_embedder
 from rag.language import text_language
@@ -603,7 +604,7 @@ def _llm_prompt(
     """The answer prompt as the pipeline fills it: the two pool sentences closest to the
     question as evidence."""
     best = sorted(np.argsort(-(shared.sentence_vectors @ vector))[:2])
-    language = "id" if text_language(question) == "id" else "en"
+    language = _language(question)
     context = " ".join(pool[i] for i in best)
     return load_template(f"answer-{family}", language).format(context=context, question=question)
 
@@ -632,7 +633,22 @@ def _count_tokens(base_url: str, text: str) -> int:
         return int(json.load(reply)["count"])
 
 
-def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> dict:
+Prompt = str | list[tuple[str, str]]  # a completion prompt, or chat messages
+
+
+def _unique(prompt: Prompt, tag: str) -> Prompt:
+    """The prompt with a unique first line, so llama.cpp can reuse none of it."""
+    if isinstance(prompt, str):
+        return f"{tag}\n{prompt}"
+    (role, first), *rest = prompt
+    return [(role, f"{tag}\n{first}"), *rest]
+
+
+def _text(prompt: Prompt) -> str:
+    return prompt if isinstance(prompt, str) else "\n".join(text for _, text in prompt)
+
+
+def llm_speed(settings: Settings, prompts: list[Prompt], max_tokens: int = 48) -> dict:
     """The production backend (the model in its supervised process): start time, TTFT cold
     (a unique first line defeats llama.cpp's prefix reuse) and prefix-cached (the few-shot
     prefix is reused, as in the running app), prompt and decoding tokens/s."""
@@ -643,10 +659,10 @@ def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> d
     list(backend.stream(prompts[0], STOP, 4))  # warm-up
     cold, prompt_rates, cached, decode_rates, sizes = [], [], [], [], []
     for i, prompt in enumerate(prompts):
-        unique = f"({i}, {time.time_ns()})\n{prompt}"
+        unique = _unique(prompt, f"({i}, {time.time_ns()})")
         first, _, _ = _timed_stream(backend.stream(unique, [], 1))
         cold.append(first)
-        sizes.append(_count_tokens(url, unique))
+        sizes.append(_count_tokens(url, _text(unique)))
         prompt_rates.append(sizes[-1] / first * 1000)
     for prompt in prompts:
         first, count, total = _timed_stream(backend.stream(prompt, STOP, max_tokens))
@@ -667,16 +683,23 @@ def llm_speed(settings: Settings, prompts: list[str], max_tokens: int = 48) -> d
     }
 
 
-def llm_inprocess_reference(model_path: str, prompts: list[str], max_tokens: int = 48) -> dict:
+def llm_inprocess_reference(
+    model_path: str, context: int, prompts: list[Prompt], max_tokens: int = 48
+) -> dict:
     """The same GGUF and runtime loaded in this process, as the app ran it before the model
     moved to its own process: what the process boundary costs, in one run."""
     from llama_cpp import Llama  # compiled extension: loaded only by this worker
 
-    llama = Llama(model_path=model_path, n_ctx=2048, n_threads=2, verbose=False, seed=0)
+    llama = Llama(model_path=model_path, n_ctx=context, n_threads=2, verbose=False, seed=0)
 
-    def stream(prompt: str, n: int) -> Any:
-        return llama.create_completion(
-            prompt, max_tokens=n, temperature=0.0, top_k=1, stop=STOP, stream=True
+    def stream(prompt: Prompt, n: int) -> Any:
+        if isinstance(prompt, str):
+            return llama.create_completion(
+                prompt, max_tokens=n, temperature=0.0, top_k=1, stop=STOP, stream=True
+            )
+        messages = [{"role": role, "content": text} for role, text in prompt]
+        return llama.create_chat_completion(
+            messages, max_tokens=n, temperature=0.0, top_k=1, stream=True
         )
 
     _timed_stream(stream(prompts[0], 4))  # warm-up
@@ -693,22 +716,13 @@ def llm_inprocess_reference(model_path: str, prompts: list[str], max_tokens: int
     }
 
 
-def _event_kind(event: Any) -> str | None:
-    """The kind of an ask_stream event, whether an object, a dict or a (kind, data) pair."""
-    if isinstance(event, dict):
-        return event.get("kind")
-    if isinstance(event, tuple) and event:
-        return event[0]
-    return getattr(event, "kind", None)
-
-
 def ask_latency(pipeline: Pipeline, questions: list[str]) -> dict:
     """End-to-end answer latency, time to the first token and the answer's own stage
-    timings: through Pipeline.ask_stream when the pipeline has it (ask is that generator
-    consumed whole), else through Pipeline.ask."""
-    if not hasattr(Pipeline, "ask"):
-        return {"available": False}
-    pipeline.ask(questions[0])  # loads the LLM: not counted
+    timings, through Pipeline.ask_stream, from the first question after the app's start
+    (``warm_up``: the models load and the shared prompt prefix is evaluated)."""
+    start = time.perf_counter()
+    pipeline.warm_up()
+    warm_up_s = time.perf_counter() - start
     timed = [_timed_answer(pipeline, q) for q in questions]
     stages: dict[str, list[float]] = {}
     for _, _, timings in timed:
@@ -717,8 +731,11 @@ def ask_latency(pipeline: Pipeline, questions: list[str]) -> dict:
     ttft = [first for _, first, _ in timed if first is not None]
     return {
         "available": True,
-        "via": "ask_stream" if hasattr(Pipeline, "ask_stream") else "ask",
+        "via": "ask_stream",
+        "profile": pipeline.profile.name,
+        "warm_up_s": round(warm_up_s, 2),
         "questions": len(questions),
+        "first_question_ms": round(timed[0][0], 1),
         "total_ms": summarize([total for total, _, _ in timed]),
         "first_token_ms": summarize(ttft) if ttft else None,
         "stages_ms": {name: summarize(v) for name, v in stages.items()},
@@ -728,24 +745,34 @@ def ask_latency(pipeline: Pipeline, questions: list[str]) -> dict:
 def _timed_answer(pipeline: Pipeline, question: str) -> tuple[float, float | None, dict]:
     """(ms in total, ms to the first 'token' event or None, the answer's timings_ms)."""
     start = time.perf_counter()
-    if not hasattr(pipeline, "ask_stream"):
-        answer = pipeline.ask(question)
-        return _ms(start), None, dict(answer.timings_ms)
     first, answer = None, None
     for event in pipeline.ask_stream(question):
-        if first is None and _event_kind(event) == "token":
+        if first is None and event.kind == "token":
             first = _ms(start)
-        answer = getattr(event, "answer", None) or answer
-    return _ms(start), first, dict(getattr(answer, "timings_ms", None) or {})
+        answer = event.answer or answer
+    return _ms(start), first, dict(answer.timings_ms)
 
 
-def _llm_prompts(shared: Shared, n: int, family: str) -> list[str]:
-    pool = sentence_pool()
+def _llm_prompts(shared: Shared, n: int, pipeline: Pipeline) -> list[Prompt]:
+    """Prompts as the pipeline fills them: chat messages over the whole article for an
+    instruction-tuned profile, few-shot completions over close sentences for a base one."""
     picked = spread(list(range(len(shared.questions))), n)
+    if pipeline.backend.mode == "chat":
+        context = build_context(pipeline.store, [], None, pipeline.profile.context)
+        return [
+            chat_messages(context, shared.questions[i], _language(shared.questions[i]))
+            for i in picked
+        ]
+    pool = sentence_pool()
+    family = pipeline.profile.prompts
     return [
         _llm_prompt(shared.questions[i], shared.question_vectors[i], shared, pool, family)
         for i in picked
     ]
+
+
+def _language(question: str) -> str:
+    return "id" if text_language(question) == "id" else "en"
 
 
 def work_article(job: Job) -> dict:
@@ -757,9 +784,11 @@ def work_article(job: Job) -> dict:
         pipeline = Pipeline(replace(job.settings, index_dir=Path(tmp)))
         article = _article_index(pipeline, shared, job.runs, Path(tmp))
         _say(f"article indexed in {article['build_s']} s; timing the LLM")
-        prompts = _llm_prompts(shared, 2 * job.runs, pipeline.profile.prompts)
+        prompts = _llm_prompts(shared, 2 * job.runs, pipeline)
         llm = llm_speed(job.settings, prompts)
-        reference = llm_inprocess_reference(pipeline.backend.path, prompts)
+        reference = llm_inprocess_reference(
+            pipeline.backend.path, pipeline.profile.context, prompts
+        )
         try:
             ask = ask_latency(pipeline, spread(shared.questions, 2 * job.runs))
         except Exception as exc:  # the ask API is young: report a failure, don't abort
@@ -1193,8 +1222,10 @@ class Table:
         else:
             stages = ", ".join(f"{k} {v['p50']:.0f}" for k, v in ask["stages_ms"].items())
             print(
-                f"  {ask['via']} end to end, {ask['questions']} questions: "
-                f"{_lat(ask['total_ms'])} ms (p50 by stage: {stages} ms)"
+                f"  {ask['via']} ({ask['profile']} profile) after a {ask['warm_up_s']} s "
+                f"warm-up, {ask['questions']} questions: {_lat(ask['total_ms'])} ms end to "
+                f"end (p50 by stage: {stages} ms); "
+                f"the first question {ask['first_question_ms']:.0f} ms"
             )
             print(f"  {ask['via']} first token: {_lat(ask['first_token_ms'])} ms")
 

@@ -32,6 +32,7 @@ from rag.types import Citation
 MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
 LEXICAL_MIN = 0.5  # share of the answer's terms a supporting sentence must contain
 SEMANTIC_MIN = 0.82  # e5 cosine of question+answer to a supporting sentence
+COMMON_ENGLISH_ZIPF = 3.0  # wordfreq: about once per million words or more
 
 
 @dataclass(frozen=True)
@@ -111,16 +112,32 @@ def names(text: str) -> set[str]:
     return found
 
 
-def invented_facts(answer: str, sources: str) -> set[str]:
+def invented_facts(answer: str, sources: str, translated: bool = False) -> set[str]:
     """Names and numbers of the answer found nowhere in the sources.
+
+    ``translated``: the answer is in English and the sources may not be, so capitalised
+    common English words ("Minister") are words, not names, and a name may be spelled the
+    English way ("Informatics" for "Informatika": the same first five letters).
 
     >>> sorted(invented_facts("He met Budi Santoso in June.", "Rudiantara hadir pada Juni."))
     ['budi', 'santoso']
+    >>> invented_facts("The Minister of Informatics.", "Menteri Informatika.", translated=True)
+    set()
     """
     words = set(WORD.findall(sources.lower().replace("’", "'")))
     known = words | {w for word in words for w in EQUIVALENTS.get(word, ())}
     missing = numbers(answer) - numbers(sources)
-    return missing | {n for n in names(answer) if n not in known}
+    found = {n for n in names(answer) if n not in known}
+    if translated:
+        stems = {w[:5] for w in known if len(w) >= 5}
+        found = {n for n in found if not (_common_english(n) or n[:5] in stems)}
+    return missing | found
+
+
+def _common_english(word: str) -> bool:
+    from wordfreq import zipf_frequency  # 60 MB of word lists: loaded on first use
+
+    return zipf_frequency(word, "en") >= COMMON_ENGLISH_ZIPF
 
 
 def lexical_support(answer: str, sentence: str) -> float:
@@ -141,7 +158,11 @@ def answer_sentences(text: str) -> list[str]:
 
 
 def supports(
-    question: str, answer: str, candidates: list[Evidence], embedder: Embedder
+    question: str,
+    answer: str,
+    candidates: list[Evidence],
+    embedder: Embedder,
+    translated: bool = False,
 ) -> list[Support]:
     """Support of every candidate sentence for one answer sentence, strongest first."""
     if not candidates:
@@ -152,7 +173,7 @@ def supports(
     # A name or number found in none of the retrieved sentences (nor the question) was
     # made up: small models borrow them from their examples or invent them.
     sources = " ".join([question, *(c.sentence.text for c in candidates)])
-    invented = frozenset(invented_facts(answer, sources))
+    invented = frozenset(invented_facts(answer, sources, translated))
     found = [
         Support(c, lexical_support(answer, c.sentence.text), float(cos), invented)
         for c, cos in zip(candidates, cosines, strict=True)
@@ -179,30 +200,56 @@ class CitedAnswer:
     citations: tuple[Citation, ...]
     support: float  # the weakest answer sentence's best support (0 when one has none)
     lexical: float
+    semantic: float = 0.0  # the weakest cited sentence's e5 cosine to question + answer
 
 
 def cite(
-    question: str, raw_answer: str, candidates: list[Evidence], embedder: Embedder
+    question: str,
+    raw_answer: str,
+    candidates: list[Evidence],
+    embedder: Embedder,
+    translated: bool = False,
+    drop_unsupported: bool = False,
 ) -> CitedAnswer:
-    """The answer with verified markers, and the exact spans behind them."""
-    parts, citations = [], []
-    weakest, weakest_lexical = 1.0, 1.0
+    """The answer with verified markers, and the exact spans behind them.
+
+    ``translated``: the answer may be in another language than the sources (see
+    ``invented_facts``). ``drop_unsupported``: a sentence that no candidate supports is left
+    out when another one is supported (its claim is withdrawn, not shown uncited).
+    """
+    parts, citations, dropped = [], [], []
+    weakest, weakest_lexical, weakest_semantic = 1.0, 1.0, 1.0
     for sentence in answer_sentences(raw_answer) or [raw_answer]:
         clean, claimed = split_markers(sentence)
+        if not clean:  # a marker on its own belongs to the sentence before it
+            continue
         # A question given back (the model echoing the prompt) answers nothing.
-        ranked = [] if clean.endswith("?") else supports(question, clean, candidates, embedder)
+        ranked = (
+            []
+            if clean.endswith("?")
+            else supports(question, clean, candidates, embedder, translated)
+        )
         valid = [s for s in ranked if s.holds]
         chosen = next((s for s in valid if s.evidence.marker in claimed), None)
         chosen = chosen or (valid[0] if valid else None)
+        if chosen is None and drop_unsupported:
+            dropped.append(clean)
+            continue
         best = ranked[0] if ranked else None
         weakest = min(weakest, best.strength if best and best.holds else 0.0)
         weakest_lexical = min(weakest_lexical, max((s.lexical for s in ranked), default=0.0))
         if chosen is None:
             parts.append(clean)
+            weakest_semantic = 0.0
             continue
+        weakest_semantic = min(weakest_semantic, chosen.semantic)
         citation = _citation(chosen)
         if all((c.marker, c.start) != (citation.marker, citation.start) for c in citations):
             citations.append(citation)
         body, end = (clean[:-1], clean[-1]) if clean[-1:] in ".!?" else (clean, "")
         parts.append(f"{body} [{citation.marker}]{end}")
-    return CitedAnswer(" ".join(parts), tuple(citations), weakest, weakest_lexical)
+    if not parts:  # every sentence was withdrawn: nothing supported remains
+        return CitedAnswer(" ".join(dropped), (), 0.0, 0.0)
+    return CitedAnswer(
+        " ".join(parts), tuple(citations), weakest, weakest_lexical, weakest_semantic
+    )

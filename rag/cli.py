@@ -76,6 +76,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     """A terminal conversation: follow-up questions are rewritten with the history."""
     pipeline = _pipeline(args)
+    pipeline.warm_up()
     history: list[str] = []
     print("Ask about the article (empty line or Ctrl-D to quit).")
     while True:
@@ -104,6 +105,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         Path(args.out),
         retrieval_only=args.retrieval_only,
         baselines=not args.no_baselines,
+        conversations=Path(args.conversations) if args.conversations else None,
     )
     print(summary)
     return 0
@@ -112,8 +114,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from ui.app import serve  # Gradio is only needed for the web app
 
+    pipeline = _pipeline(args)
+    pipeline.warm_up()  # a model that cannot start stops here, with its reason
     serve(
-        _pipeline(args).settings,
+        pipeline.settings,
         host=args.host,
         port=args.port,
         auth=args.auth,
@@ -176,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", required=True, help="JSONL question set (see eval/README.md)")
     p.add_argument("--out", required=True, help="folder for records, metrics and report")
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
+    p.add_argument(
+        "--conversations", help="JSONL conversations with follow-ups (see eval/README.md)"
+    )
     p.add_argument(
         "--no-baselines",
         action="store_true",

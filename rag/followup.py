@@ -1,17 +1,23 @@
 """Turn a follow-up question into one that stands on its own, before retrieval.
 
 A follow-up leans on the conversation: "Kapan mulai dipasarkan?" after "Produk apa saja
-yang akan dipasarkan lewat Alibaba?". The embedded 270M base model rewrites questions
-unreliably, so the rewrite is rule-based and transparent: a question that points back
-(pronouns and demonstratives such as 'itu', 'tersebut', 'mereka', 'it', 'they', 'those')
-or that is too short to name its subject gets the previous standalone question attached
-as context. Both retrieval and the prompt then see what the user meant, and the
-rewritten question is shown to the user.
+yang akan dipasarkan lewat Alibaba?". Rules decide whether a question is one: it points
+back (pronouns and demonstratives such as 'itu', 'tersebut', 'mereka', 'it', 'they') or is
+too short to name its subject, and it names no subject of its own (a name the
+conversation's topic does not hold: "Siapa Rudiantara?" after a question about Darmin is a
+new question, never glued to the old one).
+
+An instruction-tuned model then rewrites a follow-up into a standalone question
+(``rewrite_messages`` and ``accept_rewrite``); with a base model, or when the rewrite is
+unusable, the rule's fallback attaches the topic in parentheses. Either way the rewritten
+question is shown to the user.
 
 >>> standalone_question("Kapan mulai dipasarkan?", ["Produk apa saja yang dijual?"])
 'Kapan mulai dipasarkan? (Produk apa saja yang dijual?)'
 >>> standalone_question("Siapa Menteri Kominfo yang disebut dalam artikel?", ["Apa itu?"])
 'Siapa Menteri Kominfo yang disebut dalam artikel?'
+>>> standalone_question("Siapa Rudiantara?", ["Siapa Darmin Nasution?"])
+'Siapa Rudiantara?'
 """
 
 from __future__ import annotations
@@ -22,15 +28,64 @@ from rag.analyzer import analyze
 
 POINTING_BACK = re.compile(
     r"\b(itu|tersebut|ini|mereka|beliau|dia|ia|nya|it|its|they|them|their|those|these|"
-    r"that|he|she|him|his|her)\b",
+    r"that|he|she|him|his|her)\b|\w+nya\b",
     re.IGNORECASE,
 )
 MIN_OWN_TERMS = 3  # a question with fewer content terms rarely names its subject
+NAME = re.compile(r"\b[A-Z][\w’'-]+")
+QUESTION_WORDS = frozenset(
+    [
+        "apa",
+        "siapa",
+        "kapan",
+        "di",
+        "mana",
+        "dimana",
+        "berapa",
+        "mengapa",
+        "kenapa",
+        "bagaimana",
+        "apakah",
+        "what",
+        "who",
+        "whom",
+        "when",
+        "where",
+        "which",
+        "why",
+        "how",
+        "is",
+        "are",
+        "was",
+        "were",
+        "does",
+        "do",
+        "did",
+        "can",
+        "will",
+    ]
+)
 
 
 def is_follow_up(question: str) -> bool:
     own_terms = analyze(question)
     return bool(POINTING_BACK.search(question)) or len(own_terms) < MIN_OWN_TERMS
+
+
+def own_names(question: str) -> set[str]:
+    """Capitalised words of a question that are not question words, lowercased.
+
+    >>> sorted(own_names("Siapa Rudiantara dan Darmin?"))
+    ['darmin', 'rudiantara']
+    """
+    found = {w.lower() for w in NAME.findall(question)}
+    return found - QUESTION_WORDS
+
+
+def names_new_subject(question: str, topic_question: str) -> bool:
+    """Whether the question names someone or something the topic does not mention."""
+    topic_words = {w.lower() for w in re.findall(r"[\w’'-]+", topic_question)}
+    return bool(own_names(question) - topic_words)
 
 
 def topic(previous: list[str]) -> str:
@@ -39,8 +94,44 @@ def topic(previous: list[str]) -> str:
     return next((q for q in reversed(asked) if not is_follow_up(q)), asked[-1])
 
 
-def standalone_question(question: str, previous: list[str]) -> str:
-    """The question, with the conversation's topic attached when it is a follow-up."""
+def needs_rewrite(question: str, previous: list[str]) -> bool:
+    """A follow-up that leans on the conversation (and names no new subject)."""
     if not previous or not is_follow_up(question):
+        return False
+    return not names_new_subject(question, topic(previous))
+
+
+def standalone_question(question: str, previous: list[str]) -> str:
+    """The rule's rewrite: the conversation's topic attached when it is a follow-up."""
+    if not needs_rewrite(question, previous):
         return question
     return f"{question} ({topic(previous)})"
+
+
+def rewrite_messages(question: str, previous: list[str]) -> list[tuple[str, str]]:
+    """Chat messages asking an instruction-tuned model for the standalone question."""
+    asked = "\n".join(f"- {q}" for q in previous[-3:])
+    return [
+        (
+            "system",
+            "Rewrite the user's last question so that it can be understood without the "
+            "conversation: replace pronouns and fill in the subject from the earlier "
+            "questions. Keep its language and its meaning. Reply with the question only.",
+        ),
+        ("user", f"Earlier questions:\n{asked}\nLast question: {question}"),
+    ]
+
+
+def accept_rewrite(rewrite: str, question: str) -> str:
+    """The model's rewrite when it looks like one question, else ''.
+
+    >>> accept_rewrite("Kapan produk Indonesia mulai dipasarkan di Tiongkok?", "Kapan?")
+    'Kapan produk Indonesia mulai dipasarkan di Tiongkok?'
+    >>> accept_rewrite("Here is the rewritten question:\\nKapan?", "Kapan?")
+    ''
+    """
+    text = rewrite.strip().strip('"“”').strip()
+    text = re.sub(r"^(last question|question|pertanyaan)\s*:\s*", "", text, flags=re.I)
+    if not text or "\n" in text or len(text) > 3 * len(question) + 150:
+        return ""
+    return text

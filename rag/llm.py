@@ -90,6 +90,10 @@ class Backend(ABC):
         """Completion text, chunk by chunk; any failure is a BackendError."""
 
     @abstractmethod
+    def runnable(self, max_tokens: int) -> BaseLanguageModel:
+        """The LangChain model itself, for chains built around it (the eval's baselines)."""
+
+    @abstractmethod
     def describe(self) -> str:
         """What runs, for the UI and the JSON ('llamacpp: gemma-3-270m-q4_k_m.gguf')."""
 
@@ -136,12 +140,16 @@ class LlamaCppBackend(Backend):
     def describe(self) -> str:
         return f"llamacpp ({self.profile.name}): {Path(self.path).name}"
 
+    def runnable(self, max_tokens: int) -> BaseLanguageModel:
+        url = self.server.ensure()
+        return openai_runnable(url, self.profile.model, self.mode, self.timeout, max_tokens)
+
     def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
         try:
             url = self.server.ensure()
         except ModelUnavailableError as exc:
             raise BackendError(f"the embedded model could not start: {exc}") from None
-        runnable = openai_runnable(url, self.profile.model, self.mode, self.timeout, max_tokens)
+        runnable = self.runnable(max_tokens)
         try:
             yield from stream_openai(runnable, prompt, stop)
         except Exception as exc:  # the model process crashed, was killed or hangs
@@ -166,13 +174,16 @@ class OpenAIBackend(Backend):
         s = self.settings
         return f"openai ({s.openai_mode}): {s.openai_model} at {s.openai_base_url}"
 
-    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
+    def runnable(self, max_tokens: int) -> BaseLanguageModel:
         s = self.settings
-        runnable = openai_runnable(
+        return openai_runnable(
             s.openai_base_url, s.openai_model, s.openai_mode, s.openai_timeout, max_tokens
         )
+
+    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
+        s = self.settings
         try:
-            yield from stream_openai(runnable, prompt, stop)
+            yield from stream_openai(self.runnable(max_tokens), prompt, stop)
         except BackendError:
             raise BackendError(
                 f"the LLM server at {s.openai_base_url} stopped mid-answer (the stream ended "

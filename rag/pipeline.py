@@ -18,10 +18,18 @@ from pathlib import Path
 from rag.answer import STOP, Evidence, build_prompt, select_evidence, sentences_in
 from rag.chunking import ChunkingConfig
 from rag.cite import CitedAnswer, cite
+from rag.context import build_context, chat_messages
 from rag.corpus import default_documents, load_document
 from rag.embed import Embedder, load_embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
-from rag.followup import standalone_question
+from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
+from rag.grounded import (
+    english_numbers,
+    first_sentences,
+    model_refused,
+    renumber,
+    unit_candidates,
+)
 from rag.language import detect_language
 from rag.llm import Backend, get_backend
 from rag.profiles import get_profile
@@ -42,6 +50,7 @@ from rag.types import Answer, Document, Hit
 
 MAX_QUESTION_CHARS = 2_000
 MAX_ANSWER_TOKENS = 48
+MAX_CHAT_TOKENS = 96  # two short sentences with markers, in either language
 PROMPT_SENTENCES = 3  # evidence sentences in the prompt, from the top PROMPT_PASSAGES
 PROMPT_PASSAGES = 2
 FALLBACK_LABEL = {
@@ -104,6 +113,9 @@ class Draft:
     raw: str = ""
     cited: CitedAnswer = field(default_factory=lambda: CitedAnswer("", (), 0.0, 0.0))
     failure: str = ""
+    route: str = "passages"
+    hits: list[Hit] = field(default_factory=list)  # the retrieved ones, and cited units
+    model_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,18 @@ class Pipeline:
     def _say(self, message: str) -> None:
         if self.progress:
             print(message, file=sys.stderr)
+
+    def warm_up(self) -> None:
+        """Load the index and the models now, and have an instruction-tuned model evaluate
+        the whole-article prompt prefix that questions share, so that the first question
+        costs what the next ones do. A model that cannot start raises here."""
+        store, _ = self.store, self.embedder
+        if self.backend.mode != "chat":
+            return
+        context = build_context(store, [], None, self.profile.context)
+        if context.route == "article":
+            for _ in self.backend.stream(chat_messages(context, "?", "en"), [], 1):
+                pass
 
     # -- indexing --------------------------------------------------------------------------
     def _stored_documents(self) -> list[Document]:
@@ -271,39 +295,6 @@ class Pipeline:
                 f"left in {self.settings.index_dir}.",
             )
 
-    def remove_document(self, doc_id: str) -> IndexReport:
-        """Take one article out of the index; the others keep their vectors (nothing is
-        embedded). Built and saved like ``index_documents``, so nothing changes on error.
-
-        The last article is refused rather than removed: an empty index cannot answer,
-        and rebuilding would bring back the bundled article unasked.
-        """
-        with self._lock:
-            previous = self._store or self._load_checked()
-            if doc_id not in previous.documents:
-                raise InputError(
-                    f"no article {doc_id!r} in the index; known: {sorted(previous.documents)}."
-                )
-            if len(previous.documents) == 1:
-                raise InputError(
-                    f"{doc_id!r} is the only article in the index; add another one before "
-                    "removing it."
-                )
-            docs = [d for d in previous.documents.values() if d.doc_id != doc_id]
-            store = build_index(
-                docs, self.embedder, self.chunking, previous=previous, progress=self.progress
-            )
-            save_index(store, self.settings.index_dir)
-            self._store = store
-            return IndexReport(
-                True,
-                len(docs),
-                len(store.passages),
-                store.manifest["embedded_in_this_build"],
-                f"Removed {doc_id}: {len(docs)} article(s), {len(store.passages)} passages "
-                f"left in {self.settings.index_dir}.",
-            )
-
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())
 
@@ -359,6 +350,52 @@ class Pipeline:
                 break
         return draft
 
+    def _draft_chat(
+        self, language: str, question: str, hits: list[Hit], doc_id: str | None
+    ) -> Generator[Event, None, Draft]:
+        """Stream an instruction-tuned model's answer over the whole article(s), or the
+        retrieved passages when they do not fit, and check it sentence by sentence."""
+        context = build_context(self.store, hits, doc_id, self.profile.context)
+        pieces = []
+        try:
+            messages = chat_messages(context, question, language)
+            for piece in self.backend.stream(messages, [], MAX_CHAT_TOKENS):
+                pieces.append(piece)
+                yield Event("token", text=piece)
+        except BackendError as exc:
+            return Draft(failure=str(exc), route=context.route, hits=hits)
+        raw = "".join(pieces).strip()
+        draft = Draft(raw=raw, route=context.route, hits=hits)
+        if not raw or model_refused(raw):
+            draft.model_refused = True
+            return draft
+        candidates = unit_candidates(self.store, context)
+        reply = first_sentences(raw)
+        cited = cite(
+            question,
+            english_numbers(reply) if language == "en" else reply,
+            candidates,
+            self.embedder,
+            translated=language != "id",
+            drop_unsupported=True,
+        )
+        draft.cited, draft.hits = renumber(cited, hits, context)
+        return draft
+
+    def _standalone(self, question: str, previous: list[str]) -> str:
+        """A follow-up rewritten to stand on its own: by an instruction-tuned model when
+        one runs (the rules' version when its rewrite is unusable), else by the rules."""
+        if not needs_rewrite(question, previous):
+            return question
+        if self.backend.mode == "chat":
+            try:
+                reply = "".join(self.backend.stream(rewrite_messages(question, previous), [], 64))
+            except BackendError:
+                reply = ""
+            if accepted := accept_rewrite(reply, question):
+                return accepted
+        return standalone_question(question, previous)
+
     @staticmethod
     def _contexts(
         evidence: list[Evidence], hits: list[Hit], store: IndexStore
@@ -400,7 +437,7 @@ class Pipeline:
         _ = self.backend  # the models load before the clock starts
         store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
-        standalone = standalone_question(question, list(history or []))
+        standalone = self._standalone(question, list(history or []))
         language, note = detect_language(question, lang or self.settings.lang)
         if doc_id is not None and doc_id not in store.documents:
             raise InputError(
@@ -414,7 +451,11 @@ class Pipeline:
 
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
-        draft = yield from self._draft(language, standalone, evidence, hits, candidates)
+        if self.backend.mode == "chat":
+            draft = yield from self._draft_chat(language, standalone, hits, doc_id)
+        else:
+            draft = yield from self._draft(language, standalone, evidence, hits, candidates)
+            draft.hits = hits
         t_generated = time.perf_counter()
         if draft.failure:
             text = " ".join(e.sentence.text for e in evidence[:2])
@@ -422,7 +463,9 @@ class Pipeline:
             abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
         else:
             cited = draft.cited
-            abstained = self.refusal.abstain(relevance, cited.support)
+            abstained = draft.model_refused or self.refusal.abstain(
+                relevance, cited.support, cited.semantic
+            )
             answer_text = refusal_text(language, question) if abstained else cited.text
         timings = {
             "retrieve": (t_retrieved - t0) * 1000,
@@ -438,8 +481,10 @@ class Pipeline:
                 answer=answer_text,
                 abstained=abstained,
                 citations=() if abstained else cited.citations,
-                hits=tuple(hits),
+                hits=tuple(draft.hits),
                 backend=self.settings.llm_backend,
+                profile=self.profile.name,
+                route=draft.route,
                 timings_ms=timings,
                 language_note=note,
                 fallback=draft.failure,
@@ -448,6 +493,7 @@ class Pipeline:
                     "relevance": relevance,
                     "support": cited.support,
                     "lexical": cited.lexical,
+                    "semantic": cited.semantic,
                 },
             ),
         )

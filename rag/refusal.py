@@ -10,7 +10,10 @@ test split:
   retrieved passages: off-topic questions find no close sentence;
 - ``support``: how well the retrieved sentences support the generated answer (see
   ``rag.cite``): when the article lacks the fact, the model invents one that no sentence
-  contains.
+  contains;
+- ``semantic``: e5 cosine between question-plus-answer and the sentences cited for it: a
+  short answer that copies a name or date of the article ("13/10") has full lexical
+  support, but the sentence holding it says nothing about what was asked.
 
 >>> RefusalPolicy(0.8, 0.5).abstain(relevance=0.79, support=0.9)
 True
@@ -29,9 +32,14 @@ from pathlib import Path
 class RefusalPolicy:
     min_relevance: float
     min_support: float
+    min_semantic: float = 0.0
 
-    def abstain(self, relevance: float, support: float) -> bool:
-        return relevance < self.min_relevance or support < self.min_support
+    def abstain(self, relevance: float, support: float, semantic: float = 1.0) -> bool:
+        return (
+            relevance < self.min_relevance
+            or support < self.min_support
+            or semantic < self.min_semantic
+        )
 
     def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
@@ -39,7 +47,11 @@ class RefusalPolicy:
     @classmethod
     def load(cls, path: Path) -> RefusalPolicy:
         data = json.loads(path.read_text("utf-8"))
-        return cls(float(data["min_relevance"]), float(data["min_support"]))
+        return cls(
+            float(data["min_relevance"]),
+            float(data["min_support"]),
+            float(data.get("min_semantic", 0.0)),
+        )
 
 
 REFUSALS = {

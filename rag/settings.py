@@ -31,7 +31,7 @@ class Settings:
     index_dir: Path = PROJECT_DIR / "index"
     model_cache: Path = Path(_default_cache())
     embed_model: str = DEFAULT_EMBED_MODEL
-    profile: str = "tiny"  # embedded model profile, see rag/data/profiles.toml
+    profile: str = "quality"  # embedded model profile, see rag/data/profiles.toml
     llm_backend: str = "llamacpp"
     llm_model: str = ""  # a GGUF path for llamacpp instead of the profile's model
     llm_timeout: float = 60.0  # seconds without output before the embedded model is restarted

@@ -105,6 +105,8 @@ class Answer:
     fallback: str = ""
     raw_answer: str = ""
     signals: dict[str, float] = field(default_factory=dict)
+    route: str = "passages"  # what the LLM read: "article" (whole) or "passages" (retrieved)
+    profile: str = ""
 
     def to_json(self) -> dict:
         out = {
@@ -116,6 +118,8 @@ class Answer:
             "citations": [c.to_json() for c in self.citations],
             "passages": [h.to_json() for h in self.hits],
             "backend": self.backend,
+            "profile": self.profile,
+            "route": self.route,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
         if self.language_note:

@@ -56,7 +56,7 @@ def _numbers(value):
 
 @pytest.mark.slow
 def test_quick_bench_writes_every_figure(tmp_path):
-    settings = resolve_settings(index_dir=tmp_path / "index")
+    settings = resolve_settings(index_dir=tmp_path / "index", profile="tiny")  # the fastest
     out = tmp_path / "bench.json"
     # embed_limit=0: no synthetic passage is embedded for real (that alone takes minutes)
     run_bench(settings, out, sizes=[2000], runs=1, progress=False, embed_limit=0)

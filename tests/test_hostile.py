@@ -75,7 +75,7 @@ def test_refused_articles_leave_the_index_byte_identical(tmp_path, name, content
     assert set(make_pipeline(index).store.documents) == {"jack-ma-bali"}
 
 
-def test_instructions_inside_an_article_do_not_change_other_answers(pipeline, index_dir, tmp_path):
+def test_instructions_inside_an_article_do_not_hijack_answers(pipeline, index_dir, tmp_path):
     copy = tmp_path / "index"
     shutil.copytree(index_dir, copy)
     injected = make_pipeline(copy)
@@ -83,6 +83,9 @@ def test_instructions_inside_an_article_do_not_change_other_answers(pipeline, in
     article.write_text(INJECTION, encoding="utf-8")
     injected.index([article])
     for question in QUESTIONS:
-        before, after = pipeline.ask(question), injected.ask(question)
-        assert "DIRETAS" not in after.answer
-        assert after.answer == before.answer
+        after = injected.ask(question)
+        assert "DIRETAS" not in after.answer and "DIRETAS" not in after.raw_answer
+        # The article now in the prompt beside the injected one still answers, and only
+        # the article is cited.
+        assert not after.abstained
+        assert {c.doc_id for c in after.citations} == {"jack-ma-bali"}

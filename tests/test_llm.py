@@ -119,7 +119,11 @@ def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_
     # The embedded model's own process is a real llama.cpp OpenAI-compatible server.
     url = pipeline.backend.server.ensure()
     remote = make_pipeline(
-        index_dir, llm_backend="openai", openai_base_url=url, openai_model="gemma-3-270m"
+        index_dir,
+        llm_backend="openai",
+        openai_base_url=url,
+        openai_model=pipeline.profile.model,
+        openai_mode=pipeline.backend.mode,
     )
     answer = remote.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
     assert answer.backend == "openai" and not answer.fallback

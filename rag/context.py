@@ -1,0 +1,76 @@
+"""What an instruction-tuned model reads: whole articles when they fit, else retrieved passages.
+
+Does: route a question (``article`` when the articles it may draw on fit the profile's
+context budget, ``passages`` otherwise), number the context units the model sees (every
+passage of those articles in reading order, or the retrieved passages by rank), and fill
+the chat prompt. The system message holds the instructions and the numbered context and
+nothing that depends on the question, so consecutive questions share the evaluated prefix
+(llama.cpp reuses it); the user message holds the question and the answer language.
+
+Doesn't: retrieve (``rag.retrieve``), call the model, or check the answer (``rag.cite``).
+
+>>> estimate_tokens("x" * 300)
+100
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.store import IndexStore
+from rag.types import Hit, Passage
+
+PROMPTS = Path(__file__).parent / "prompts"
+CHARS_PER_TOKEN = 3.0  # Indonesian news text in Qwen's tokenizer: about 3.3; err long
+RESERVED_TOKENS = 700  # instructions, the question, the answer
+
+
+@dataclass(frozen=True)
+class Context:
+    """The numbered units in the prompt: ``units[i]`` is marker i + 1."""
+
+    route: str  # "article" or "passages"
+    units: tuple[Passage, ...]
+
+    def system_message(self) -> str:
+        numbered = "\n".join(
+            f"[{i}] {unit.text.replace(chr(10), ' ')}" for i, unit in enumerate(self.units, 1)
+        )
+        return load_prompt("chat-system.txt").format(context=numbered)
+
+
+def estimate_tokens(text: str) -> int:
+    return int(len(text) / CHARS_PER_TOKEN)
+
+
+def article_passages(store: IndexStore, doc_ids: list[str]) -> list[Passage]:
+    """Every passage of the given articles, article by article, in reading order."""
+    wanted = set(doc_ids)
+    chosen = [p for p in store.passages if p.doc_id in wanted]
+    order = {doc_id: i for i, doc_id in enumerate(doc_ids)}
+    return sorted(chosen, key=lambda p: (order[p.doc_id], p.start))
+
+
+def build_context(
+    store: IndexStore, hits: list[Hit], doc_id: str | None, context_tokens: int
+) -> Context:
+    """The whole article(s) when they fit the budget, else the retrieved passages."""
+    doc_ids = [doc_id] if doc_id else sorted(store.documents)
+    whole = article_passages(store, doc_ids)
+    budget = context_tokens - RESERVED_TOKENS
+    if whole and sum(estimate_tokens(p.text) for p in whole) <= budget:
+        return Context("article", tuple(whole))
+    return Context("passages", tuple(h.passage for h in hits))
+
+
+@lru_cache(maxsize=16)
+def load_prompt(name: str) -> str:
+    return (PROMPTS / name).read_text("utf-8")
+
+
+def chat_messages(context: Context, question: str, language: str) -> list[tuple[str, str]]:
+    """The (role, text) messages for one question."""
+    user = load_prompt(f"chat-user-{language}.txt").format(question=question.strip())
+    return [("system", context.system_message()), ("user", user.strip())]
