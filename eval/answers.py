@@ -18,6 +18,7 @@ from pathlib import Path
 from eval import metrics as m
 from eval.baselines import BASELINES
 from eval.dataset import Question
+from rag.errors import InputError
 from rag.grounded import model_refused
 from rag.pipeline import Pipeline
 
@@ -214,9 +215,13 @@ def charts(metrics: dict, latencies: list[float], out: Path) -> None:
 
 
 def evaluate_answers(
-    pipeline: Pipeline, questions: list[Question], out: Path, baselines: bool = True
+    pipeline: Pipeline, questions: list[Question], out: Path, baselines: list[str] | None = None
 ) -> tuple[list, dict, str]:
     """Ask every question; returns records, metrics and the report section."""
+    names = list(BASELINES) if baselines is None else baselines
+    unknown = sorted(set(names) - set(BASELINES))
+    if unknown:
+        raise InputError(f"unknown baselines {unknown}; known: {', '.join(BASELINES)}.")
     records, scores = [], []
     pipeline.warm_up()  # the shared prompt prefix is evaluated once, as the app does at start
     for q in questions:
@@ -224,9 +229,8 @@ def evaluate_answers(
         records.append(record)
         scores.append(score_record(pipeline, q, record))
     systems = {"assistant": by_language(scores)}
-    if baselines:
-        for name in BASELINES:
-            systems[name] = run_baseline(name, pipeline, questions)
+    for name in names:
+        systems[name] = run_baseline(name, pipeline, questions)
     metrics = {
         "systems": systems,
         "assistant_by_split": {

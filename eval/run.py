@@ -83,7 +83,7 @@ def run_evaluation(
     dataset: Path,
     out: Path,
     retrieval_only: bool = False,
-    baselines: bool = True,
+    baselines: list[str] | None = None,
     conversations: Path | None = None,
 ) -> str:
     """Evaluate, write the files, and return a short summary for the terminal."""

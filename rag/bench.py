@@ -1316,9 +1316,17 @@ class Table:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rag.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--out", default="bench-results.json", help="JSON file for all figures")
-    parser.add_argument("--sizes", help="synthetic corpus sizes (default 10000,100000,1000000)")
+    parser.add_argument(
+        "--sizes", help="synthetic corpus sizes (default 10000,100000,1000000; '' for none)"
+    )
     parser.add_argument("--runs", type=int, help=f"timing repetitions (default {DEFAULT_RUNS})")
     parser.add_argument("--quick", action="store_true", help="10k passages only, one run")
+    parser.add_argument(
+        "--embed-limit",
+        type=int,
+        help="synthetic passages embedded for real (default: what 3 minutes allow; 0: none)",
+    )
+    parser.add_argument("--profile", help="embedded model profile to time (default: quality)")
     hidden = argparse.SUPPRESS  # the parent's way to start a worker
     for flag, kind in (
         ("--worker", str),
@@ -1336,12 +1344,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return _worker_main(args)
     sizes = (
-        [int(s) for s in args.sizes.split(",")]
-        if args.sizes
+        [int(s) for s in args.sizes.split(",") if s.strip()]
+        if args.sizes is not None
         else ([10_000] if args.quick else DEFAULT_SIZES)
     )
     runs = args.runs or (1 if args.quick else DEFAULT_RUNS)
-    results = run_bench(resolve_settings(), Path(args.out), sizes, runs)
+    settings = resolve_settings(profile=args.profile)
+    results = run_bench(settings, Path(args.out), sizes, runs, embed_limit=args.embed_limit)
     failed = [k for k, v in results.items() if isinstance(v, dict) and "error" in v]
     failed += [
         k for k, v in results["corpora"].items() if "error" in v["build"] or "error" in v["serve"]

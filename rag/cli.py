@@ -104,7 +104,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         Path(args.dataset),
         Path(args.out),
         retrieval_only=args.retrieval_only,
-        baselines=not args.no_baselines,
+        baselines=[] if args.no_baselines else args.baselines.split(","),
         conversations=Path(args.conversations) if args.conversations else None,
     )
     print(summary)
@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
     p.add_argument(
         "--conversations", help="JSONL conversations with follow-ups (see eval/README.md)"
+    )
+    p.add_argument(
+        "--baselines",
+        default="langchain_tutorial,whole_article",
+        help="comma-separated baselines to score beside the assistant",
     )
     p.add_argument(
         "--no-baselines",
