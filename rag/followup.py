@@ -77,8 +77,12 @@ def own_names(question: str) -> set[str]:
 
     >>> sorted(own_names("Siapa Rudiantara dan Darmin?"))
     ['darmin', 'rudiantara']
+    >>> own_names("Selama berapa tahun program itu berjalan?")
+    set()
     """
-    found = {w.lower() for w in NAME.findall(question)}
+    first = re.match(r"\W*[\w’'-]+", question)
+    rest = question[first.end() :] if first else question  # the first word is capitalised anyway
+    found = {w.lower() for w in NAME.findall(rest)}
     return found - QUESTION_WORDS
 
 
@@ -108,18 +112,23 @@ def standalone_question(question: str, previous: list[str]) -> str:
     return f"{question} ({topic(previous)})"
 
 
-def rewrite_messages(question: str, previous: list[str]) -> list[tuple[str, str]]:
-    """Chat messages asking an instruction-tuned model for the standalone question."""
+def rewrite_messages(
+    question: str, previous: list[str], system: str | None = None
+) -> list[tuple[str, str]]:
+    """Chat messages asking an instruction-tuned model for the standalone question.
+
+    ``system`` is the answer prompt's system message (the whole article) when the caller
+    has one: the request then shares the evaluated article prefix, so rewriting a follow-up
+    does not cost the next answer that prefix again.
+    """
     asked = "\n".join(f"- {q}" for q in previous[-3:])
-    return [
-        (
-            "system",
-            "Rewrite the user's last question so that it can be understood without the "
-            "conversation: replace pronouns and fill in the subject from the earlier "
-            "questions. Keep its language and its meaning. Reply with the question only.",
-        ),
-        ("user", f"Earlier questions:\n{asked}\nLast question: {question}"),
-    ]
+    request = (
+        "Do not answer yet. Rewrite my last question so that it can be understood without "
+        "the conversation: replace pronouns and fill in the subject from the earlier "
+        "questions. Keep its language and its meaning. Reply with the question only.\n"
+        f"Earlier questions:\n{asked}\nLast question: {question}"
+    )
+    return [("system", system or "You rewrite questions."), ("user", request)]
 
 
 def accept_rewrite(rewrite: str, question: str) -> str:
@@ -129,9 +138,25 @@ def accept_rewrite(rewrite: str, question: str) -> str:
     'Kapan produk Indonesia mulai dipasarkan di Tiongkok?'
     >>> accept_rewrite("Here is the rewritten question:\\nKapan?", "Kapan?")
     ''
+    >>> accept_rewrite("11 November 2018 [3].", "Kapan?")
+    ''
+    >>> accept_rewrite("Kapan produk itu dijual?", "Kapan produk itu dijual?")
+    ''
+    >>> accept_rewrite("Di negara mana?", "Di negara mana?")
+    ''
+    >>> accept_rewrite("Berapa programmer yang dilatih?", "Berapa programmer yang dilatih?")
+    'Berapa programmer yang dilatih?'
     """
     text = rewrite.strip().strip('"“”').strip()
     text = re.sub(r"^(last question|question|pertanyaan)\s*:\s*", "", text, flags=re.I)
     if not text or "\n" in text or len(text) > 3 * len(question) + 150:
         return ""
+    if question.rstrip().endswith("?") and not text.endswith("?"):
+        return ""  # an answer, not the question rewritten
+    if set(analyze(text)) <= set(analyze(question)):
+        # Nothing filled in: the model judged the question complete. That stands unless
+        # the question points back or is too short to name its subject (one content
+        # word: "Di negara mana?"), when the rules attach the topic instead.
+        short = len(set(analyze(question))) < 2
+        return "" if short or POINTING_BACK.search(question) else question
     return text

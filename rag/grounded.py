@@ -47,9 +47,24 @@ def model_refused(reply: str) -> bool:
     return bool(REFUSAL.search(reply))
 
 
+# What a chat model says before the answer: "Tentu saja! Berikut adalah jawabannya:"
+PREAMBLE = re.compile(
+    r"^(tentu saja|tentu|baiklah|sure|of course|certainly|okay)\s*(\[\d+\]\s*)*[.!?,]?$"
+    r"|:\s*$",
+    re.IGNORECASE,
+)
+
+
 def first_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
-    """The first n sentences: a model that goes on repeats itself or wanders off."""
-    return " ".join(answer_sentences(reply)[:n]) if reply.strip() else ""
+    """The first n sentences of the answer itself: a model that goes on repeats itself or
+    wanders off, and a chat model's preamble is no part of the answer.
+
+    >>> first_sentences("Tentu saja [2]! Berikut jawabannya:\\n\\nAda 20 ribu programmer [4].")
+    'Ada 20 ribu programmer [4].'
+    """
+    lines = [line for line in reply.splitlines() if not PREAMBLE.search(line.strip())]
+    sentences = [s for s in answer_sentences(" ".join(lines)) if not PREAMBLE.search(s)]
+    return " ".join(sentences[:n])
 
 
 INDONESIAN_NUMBER = re.compile(r"\b(\d+(?:[.,]\d+)?)\s+(ribu|juta|miliar|triliun|persen)\b")

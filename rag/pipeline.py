@@ -190,10 +190,11 @@ class Pipeline:
             print(message, file=sys.stderr)
 
     def warm_up(self) -> None:
-        """Load the index and the models now, and have an instruction-tuned model evaluate
-        the whole-article prompt prefix that questions share, so that the first question
-        costs what the next ones do. A model that cannot start raises here."""
-        store, _ = self.store, self.embedder
+        """Load the index and the models now, run one search, and have an instruction-tuned
+        model evaluate the whole-article prompt prefix that questions share, so that the
+        first question costs what the next ones do. A model that cannot start raises here."""
+        store, embedder = self.store, self.embedder
+        retrieve(store, embedder, "warm up", 1, "fused")  # the first query pays for lazy set-up
         if self.backend.mode != "chat":
             return
         context = build_context(store, [], None, self.profile.context)
@@ -382,14 +383,17 @@ class Pipeline:
         draft.cited, draft.hits = renumber(cited, hits, context)
         return draft
 
-    def _standalone(self, question: str, previous: list[str]) -> str:
+    def _standalone(self, question: str, previous: list[str], doc_id: str | None) -> str:
         """A follow-up rewritten to stand on its own: by an instruction-tuned model when
         one runs (the rules' version when its rewrite is unusable), else by the rules."""
         if not needs_rewrite(question, previous):
             return question
         if self.backend.mode == "chat":
+            article = build_context(self.store, [], doc_id, self.profile.context)
+            system = article.system_message() if article.route == "article" else None
+            messages = rewrite_messages(question, previous, system)
             try:
-                reply = "".join(self.backend.stream(rewrite_messages(question, previous), [], 64))
+                reply = "".join(self.backend.stream(messages, [], 64))
             except BackendError:
                 reply = ""
             if accepted := accept_rewrite(reply, question):
@@ -437,12 +441,12 @@ class Pipeline:
         _ = self.backend  # the models load before the clock starts
         store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
-        standalone = self._standalone(question, list(history or []))
-        language, note = detect_language(question, lang or self.settings.lang)
         if doc_id is not None and doc_id not in store.documents:
             raise InputError(
                 f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
             )
+        standalone = self._standalone(question, list(history or []), doc_id)
+        language, note = detect_language(question, lang or self.settings.lang)
         vector = embedder.embed_query(standalone)
         hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
         evidence = select_evidence(store, embedder, vector, hits, PROMPT_SENTENCES, PROMPT_PASSAGES)
