@@ -149,6 +149,11 @@ class ModelServer:
             str(self.threads),
             "--n_batch",
             "512",
+            # The server's default keeps the logits of every prompt token (for logprobs), a
+            # vocabulary-sized product per token: off, prompts evaluate 1.3 (the 1.5B) to
+            # 2.3 (the 270M) times faster.
+            "--logits_all",
+            "False",
             "--verbose",
             "False",
         ]
