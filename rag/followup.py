@@ -131,7 +131,7 @@ def rewrite_messages(
     return [("system", system or "You rewrite questions."), ("user", request)]
 
 
-def accept_rewrite(rewrite: str, question: str) -> str:
+def accept_rewrite(rewrite: str, question: str, previous: list[str] | None = None) -> str:
     """The model's rewrite when it looks like one question, else ''.
 
     >>> accept_rewrite("Kapan produk Indonesia mulai dipasarkan di Tiongkok?", "Kapan?")
@@ -146,6 +146,8 @@ def accept_rewrite(rewrite: str, question: str) -> str:
     ''
     >>> accept_rewrite("Berapa programmer yang dilatih?", "Berapa programmer yang dilatih?")
     'Berapa programmer yang dilatih?'
+    >>> accept_rewrite("Kapan mulai dijual?", "Kapan mulai dijual?", ["Apa yang dijual?"])
+    ''
     """
     text = rewrite.strip().strip('"“”').strip()
     text = re.sub(r"^(last question|question|pertanyaan)\s*:\s*", "", text, flags=re.I)
@@ -155,8 +157,13 @@ def accept_rewrite(rewrite: str, question: str) -> str:
         return ""  # an answer, not the question rewritten
     if set(analyze(text)) <= set(analyze(question)):
         # Nothing filled in: the model judged the question complete. That stands unless
-        # the question points back or is too short to name its subject (one content
-        # word: "Di negara mana?"), when the rules attach the topic instead.
-        short = len(set(analyze(question))) < 2
-        return "" if short or POINTING_BACK.search(question) else question
+        # the question points back, is too short to name its subject (one content word:
+        # "Di negara mana?") or shares a word with the topic (it goes on about it:
+        # "Kapan mulai dipasarkan?" after "Apa yang dipasarkan?"): the rules attach the
+        # topic then.
+        terms = set(analyze(question))
+        continues = previous and terms & set(analyze(topic(previous)))
+        if len(terms) < 2 or continues or POINTING_BACK.search(question):
+            return ""
+        return question
     return text

@@ -396,7 +396,7 @@ class Pipeline:
                 reply = "".join(self.backend.stream(messages, [], 64))
             except BackendError:
                 reply = ""
-            if accepted := accept_rewrite(reply, question):
+            if accepted := accept_rewrite(reply, question, previous):
                 return accepted
         return standalone_question(question, previous)
 
