@@ -76,7 +76,7 @@ bench: setup
 
 # Needs `make run` in another terminal: 8 concurrent clients against 127.0.0.1.
 load: setup
-	$(PY) -m ui.load --url http://127.0.0.1:$(PORT)/ --clients 8 --rounds 3
+	$(PY) -m ui.loadtest --url http://127.0.0.1:$(PORT)/ --clients 8 --rounds 3
 
 doctor: setup
 	$(VENV)/bin/rag doctor

@@ -21,6 +21,7 @@ from eval.dataset import Question
 from rag.errors import InputError
 from rag.grounded import model_refused
 from rag.pipeline import Pipeline
+from rag.stats import percentile
 
 MAX_ANSWER_WORDS = 40
 
@@ -92,8 +93,8 @@ def summarize(scores: list[dict]) -> dict:
         "answers_over_40_words": sum(
             1 for s in scores if not s["abstained"] and s.get("words", 0) > MAX_ANSWER_WORDS
         ),
-        "latency_p50_ms": m.percentile(latencies, 50) if latencies else float("nan"),
-        "latency_p95_ms": m.percentile(latencies, 95) if latencies else float("nan"),
+        "latency_p50_ms": percentile(latencies, 50) if latencies else float("nan"),
+        "latency_p95_ms": percentile(latencies, 95) if latencies else float("nan"),
     }
 
 

@@ -20,7 +20,8 @@ from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import RunnablePassthrough
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.pipeline import MAX_ANSWER_TOKENS, Pipeline
+from rag.drafts import MAX_ANSWER_TOKENS
+from rag.pipeline import Pipeline
 
 TUTORIAL_PROMPT = PromptTemplate.from_template(
     "Use the following pieces of retrieved context to answer the question. If you don't "

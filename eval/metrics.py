@@ -62,11 +62,5 @@ def best_f1(answers: tuple[str, ...] | list[str], prediction: str) -> float:
     return max((token_f1(a, prediction) for a in answers), default=0.0)
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
 def mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else float("nan")

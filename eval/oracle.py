@@ -18,14 +18,15 @@ from pathlib import Path
 from eval.dataset import load_dataset
 from eval.metrics import answer_correct, normalize
 from rag.context import Context, chat_messages
-from rag.pipeline import MAX_CHAT_TOKENS, Pipeline
+from rag.drafts import MAX_CHAT_TOKENS
+from rag.factory import build_pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.oracle", description=__doc__)
     parser.add_argument("--dataset", default="eval/dataset.jsonl")
     args = parser.parse_args(argv)
-    pipeline = Pipeline()
+    pipeline = build_pipeline()
     if pipeline.backend.mode != "chat":
         parser.error("the oracle context uses the chat prompt: choose RAG_PROFILE=quality or fast")
     right: dict[str, list[bool]] = {}

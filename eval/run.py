@@ -12,6 +12,7 @@ from pathlib import Path
 
 from eval import metrics as m
 from eval.dataset import Question, load_dataset
+from rag.fileio import write_jsonl
 from rag.pipeline import Pipeline
 from rag.retrieve import MODES
 
@@ -53,10 +54,6 @@ def evaluate_retrieval(pipeline: Pipeline, questions: list[Question]) -> tuple[l
         for mode, rows in per_mode.items()
     }
     return records, table
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
 
 
 def retrieval_report(table: dict, dataset: Path, n: int) -> str:
@@ -104,9 +101,9 @@ def run_evaluation(
         from eval.conversations import evaluate_conversations
 
         turns, result["conversations"], section = evaluate_conversations(pipeline, conversations)
-        _write_jsonl(out / "conversations.jsonl", turns)
+        write_jsonl(out / "conversations.jsonl", turns)
         report += "\n" + section
-    _write_jsonl(out / "records.jsonl", records)
+    write_jsonl(out / "records.jsonl", records)
     (out / "metrics.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (out / "report.md").write_text(report, "utf-8")
     fused = table["fused"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from eval.dataset import Question, load_dataset
-from rag.pipeline import Pipeline
+from rag.factory import build_pipeline
 from rag.refusal import RefusalPolicy
 from rag.settings import resolve_settings
 
@@ -100,7 +100,7 @@ def main() -> None:
         help="best recall under --max-false, ties to the highest thresholds",
     )
     args = parser.parse_args()
-    pipeline = Pipeline(resolve_settings(profile=args.profile))
+    pipeline = build_pipeline(resolve_settings(profile=args.profile))
     questions = load_dataset(Path(args.dataset))
     if args.records:
         lines = Path(args.records).read_text("utf-8").splitlines()

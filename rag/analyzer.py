@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import Stemmer
 from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
+
+from rag.wordlists import data_lines
 
 ANALYZER_VERSION = "id-en-sastrawi-snowball-2"
 TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -24,11 +25,11 @@ TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 def _stopwords() -> frozenset[str]:
     """Function words only: Sastrawi's own list also drops words such as 'lima' (five) or
     'mulai' (start) that questions about an article depend on."""
-    data = Path(__file__).parent / "data"
     return frozenset(
         word
         for name in ("stopwords-id.txt", "stopwords-en.txt")
-        for word in (data / name).read_text("utf-8").split()
+        for line in data_lines(name)
+        for word in line.split()
     )
 
 

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from itertools import groupby
 
 from rag.corpus import split_sentences
+from rag.settings import PASSAGE_CHARS
 from rag.types import Document, Passage, Sentence
 
 
@@ -26,7 +27,7 @@ class ChunkingConfig:
     """How passages are cut; recorded in the index manifest."""
 
     unit: str = "paragraph"
-    max_chars: int = 550
+    max_chars: int = PASSAGE_CHARS
     pack_paragraphs: bool = True
 
     def to_json(self) -> dict:
@@ -44,13 +45,27 @@ def _windows(sentences: list[Sentence], max_chars: int) -> list[list[Sentence]]:
     return runs
 
 
-def _units(doc: Document, max_chars: int) -> list[tuple[str, list[Sentence]]]:
-    """(label, sentences): whole paragraphs, or labelled parts of long ones."""
+@dataclass(frozen=True)
+class Unit:
+    """A whole paragraph (``part`` None), or one part of a paragraph too long for a passage."""
+
+    paragraph: int
+    part: int | None
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def label(self) -> str:
+        """``3`` for paragraph 3, ``3.2`` for its second part: the passage id's suffix."""
+        return str(self.paragraph) if self.part is None else f"{self.paragraph}.{self.part}"
+
+
+def _units(doc: Document, max_chars: int) -> list[Unit]:
+    """Whole paragraphs, or the numbered parts of long ones, in reading order."""
     units = []
     for paragraph, group in groupby(split_sentences(doc), key=lambda s: s.paragraph):
         runs = _windows(list(group), max_chars)
         for part, run in enumerate(runs, start=1):
-            units.append((f"{paragraph}.{part}" if len(runs) > 1 else str(paragraph), run))
+            units.append(Unit(paragraph, part if len(runs) > 1 else None, tuple(run)))
     return units
 
 
@@ -61,16 +76,15 @@ def _adjacent(doc: Document, before: Sentence, after: Sentence) -> bool:
 
 def chunk_document(doc: Document, config: ChunkingConfig = ChunkingConfig()) -> list[Passage]:
     """Passages of a document in reading order, with stable ids ``doc#first[-last]``."""
-    groups: list[list[tuple[str, list[Sentence]]]] = []
+    groups: list[list[Unit]] = []
     for unit in _units(doc, config.max_chars):
-        whole = "." not in unit[0]
         if (
             config.pack_paragraphs
-            and whole
+            and unit.part is None
             and groups
-            and "." not in groups[-1][-1][0]
-            and _adjacent(doc, groups[-1][-1][1][-1], unit[1][0])
-            and unit[1][-1].end - groups[-1][0][1][0].start <= config.max_chars
+            and groups[-1][-1].part is None
+            and _adjacent(doc, groups[-1][-1].sentences[-1], unit.sentences[0])
+            and unit.sentences[-1].end - groups[-1][0].sentences[0].start <= config.max_chars
         ):
             groups[-1].append(unit)
         else:
@@ -78,13 +92,13 @@ def chunk_document(doc: Document, config: ChunkingConfig = ChunkingConfig()) -> 
     passages = []
     for group in groups:
         first, last = group[0], group[-1]
-        start, end = first[1][0].start, last[1][-1].end
-        label = first[0] if first is last else f"{first[0]}-{last[0]}"
+        start, end = first.sentences[0].start, last.sentences[-1].end
+        label = first.label if first is last else f"{first.label}-{last.label}"
         passages.append(
             Passage(
                 id=f"{doc.doc_id}#{label}",
                 doc_id=doc.doc_id,
-                paragraph=first[1][0].paragraph,
+                paragraph=first.paragraph,
                 start=start,
                 end=end,
                 text=doc.text[start:end],

@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from rag.analyzer import analyze
-from rag.answer import Evidence, sentence_vectors
 from rag.embed import Embedder
+from rag.evidence import Evidence, sentence_vectors
 from rag.types import Citation
+from rag.wordlists import data_lines
 
-MARKER = re.compile(r"\s*\[(\d+(?:\s*,\s*\d+)*)\]")
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")  # [2] or [1, 3]
+_SPACED_MARKER = re.compile(r"\s*" + MARKER.pattern)
 LEXICAL_MIN = 0.5  # share of the answer's terms a supporting sentence must contain
 SEMANTIC_MIN = 0.82  # e5 cosine of question+answer to a supporting sentence
 COMMON_ENGLISH_ZIPF = 3.0  # wordfreq: about once per million words or more
@@ -75,9 +76,7 @@ WORD = re.compile(r"[^\W\d_][\w’'-]*")
 
 
 def _equivalents() -> dict[str, frozenset[str]]:
-    path = Path(__file__).parent / "data" / "equivalents.txt"
-    lines = path.read_text("utf-8").splitlines()
-    groups = [frozenset(line.split()) for line in lines if line.strip() and line[0] != "#"]
+    groups = [frozenset(line.split()) for line in data_lines("equivalents.txt")]
     return {word: group for group in groups for word in group}
 
 
@@ -104,7 +103,7 @@ def names(text: str) -> set[str]:
     ['budi', 'kominfo', 'santoso']
     """
     found = set()
-    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+    for sentence in answer_sentences(text):
         words = WORD.findall(sentence)
         for i, word in enumerate(words):
             if word[0].isupper() and (i > 0 or len(words) == 1 or word.isupper()):
@@ -148,11 +147,21 @@ def lexical_support(answer: str, sentence: str) -> float:
 
 def split_markers(text: str) -> tuple[str, list[int]]:
     """Remove [n] markers from text, returning the clean text and the markers in order."""
-    found = [int(n) for m in MARKER.finditer(text) for n in m.group(1).split(",")]
-    return MARKER.sub("", text).strip(), found
+    found = [n for m in MARKER.finditer(text) for n in marker_numbers(m)]
+    return _SPACED_MARKER.sub("", text).strip(), found
+
+
+def marker_numbers(match: re.Match[str]) -> list[int]:
+    """The passage numbers of one MARKER match: [1, 3] -> [1, 3]."""
+    return [int(n) for n in match.group(1).split(",")]
 
 
 def answer_sentences(text: str) -> list[str]:
+    """A model's answer split into sentences (an answer has no abbreviations to guard).
+
+    >>> answer_sentences("Ia datang [1]. Ada 20 ribu orang.")
+    ['Ia datang [1].', 'Ada 20 ribu orang.']
+    """
     parts = re.split(r"(?<=[.!?])\s+(?=[A-Z\"“0-9])", text.strip())
     return [p for p in parts if p.strip()]
 

@@ -8,19 +8,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
 from rag.errors import RagError
+from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
-from rag.settings import resolve_settings
+from rag.retrieve import MODES
+from rag.settings import LANGUAGES, resolve_settings
+from rag.types import EventKind
 
 
 def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
     names = ("k", "index_dir", "backend", "lang", "profile")
     flags = {name: getattr(args, name, None) for name in names}
     flags["llm_backend"] = flags.pop("backend")
-    return Pipeline(resolve_settings(**flags), progress=progress)
+    return build_pipeline(resolve_settings(**flags), progress=progress)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -64,7 +68,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 0
     final = None
     for event in pipeline.ask_stream(args.question, lang=args.lang, k=args.k):
-        if event.kind == "token" and args.verbose:
+        if event.kind == EventKind.TOKEN and args.verbose:
             print(event.text, end="", flush=True, file=sys.stderr)
         final = event.answer or final
     if args.verbose:
@@ -153,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="show the passages that best match a question")
     p.add_argument("question")
     p.add_argument("--k", type=int, help="how many passages (default 4)")
-    p.add_argument("--mode", default="fused", choices=["fused", "dense", "bm25"])
+    p.add_argument("--mode", default="fused", choices=MODES)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_search)
 
@@ -168,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--k", type=int, help="how many passages to retrieve (default 4)")
         p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
         p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
-        p.add_argument("--lang", choices=["auto", "id", "en"], help="answer language")
+        p.add_argument("--lang", choices=LANGUAGES, help="answer language")
         p.add_argument(
             "--verbose",
             action="store_true",
@@ -223,11 +227,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def show_progress_lines() -> None:
+    """The project's own progress and warnings go to stderr as plain lines (other
+    libraries keep Python's default: warnings only)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("rag", "ui", "eval", "bench"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["bench"]:  # its options, --help included, belong to rag.bench
         return cmd_bench(argparse.Namespace(options=argv[1:]))
     args = build_parser().parse_args(argv)
+    show_progress_lines()
     try:
         return args.func(args)
     except RagError as exc:

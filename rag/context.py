@@ -1,4 +1,5 @@
-"""What an instruction-tuned model reads: whole articles when they fit, else retrieved passages.
+"""What the model reads. An instruction-tuned model: whole articles when they fit, else
+retrieved passages; a base model: a few-shot completion prompt over the evidence sentences.
 
 Does: route a question (``article`` when the articles it may draw on fit the profile's
 context budget, ``passages`` otherwise), number the context units the model sees (every
@@ -18,20 +19,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
+from rag.evidence import Evidence
 from rag.store import IndexStore
 from rag.types import Hit, Passage
 
 PROMPTS = Path(__file__).parent / "prompts"
 CHARS_PER_TOKEN = 3.0  # Indonesian news text in Qwen's tokenizer: about 3.3; err long
 RESERVED_TOKENS = 700  # instructions, the question, the answer
+Route = Literal["article", "passages"]  # whole articles, or the retrieved passages
+STOP = ["\n"]  # a base model's answer is one line
 
 
 @dataclass(frozen=True)
 class Context:
     """The numbered units in the prompt: ``units[i]`` is marker i + 1."""
 
-    route: str  # "article" or "passages"
+    route: Route
     units: tuple[Passage, ...]
 
     def system_message(self) -> str:
@@ -65,9 +70,19 @@ def build_context(
     return Context("passages", tuple(h.passage for h in hits))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=32)
 def load_prompt(name: str) -> str:
+    """A prompt template, package data in ``rag/prompts``."""
     return (PROMPTS / name).read_text("utf-8")
+
+
+def build_prompt(family: str, language: str, evidence: list[Evidence], question: str) -> str:
+    """A base model's completion prompt: few-shot examples (about an unrelated story, so
+    nothing leaks into answers), the evidence, the question, and the answer cue."""
+    context = " ".join(e.sentence.text.replace("\n", " ") for e in evidence)
+    template = load_prompt(f"answer-{family}-{language}.txt")
+    prompt = template.format(context=context, question=question.strip())
+    return prompt.rstrip()  # end on the cue itself: a trailing newline would start a new turn
 
 
 def chat_messages(context: Context, question: str, language: str) -> list[tuple[str, str]]:

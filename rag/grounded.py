@@ -24,9 +24,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rag.answer import Evidence, sentences_in
-from rag.cite import CitedAnswer, answer_sentences
+from rag.cite import MARKER, CitedAnswer, answer_sentences, marker_numbers
 from rag.context import Context
+from rag.evidence import Evidence, sentences_in
 from rag.store import IndexStore
 from rag.types import Citation, Hit
 
@@ -112,5 +112,7 @@ def renumber(
             rank_of[c.passage_id] = len(hits)
         units[c.marker] = rank_of[c.passage_id]
         citations.append(replace(c, marker=rank_of[c.passage_id]))
-    text = re.sub(r"\[(\d+)\]", lambda m: f"[{units.get(int(m.group(1)), m.group(1))}]", cited.text)
+    text = MARKER.sub(
+        lambda m: "[" + ", ".join(str(units.get(n, n)) for n in marker_numbers(m)) + "]", cited.text
+    )
     return replace(cited, text=text, citations=tuple(citations)), hits

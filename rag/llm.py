@@ -9,8 +9,8 @@
   Ollama's ``/v1``, hosted APIs). ``completion`` mode suits base models, ``chat`` mode
   instruction-tuned ones.
 
-A backend is chosen by name from ``BACKENDS``; an unknown name is a ConfigError that
-lists the known ones. Failures become BackendErrors that say what to do.
+A backend is chosen by name from ``BACKENDS`` (the names ``rag.settings`` accepts).
+Failures become BackendErrors that say what to do.
 """
 
 from __future__ import annotations
@@ -26,12 +26,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import BaseLanguageModel
 
 from rag import gguf
-from rag.errors import BackendError, ConfigError, ModelUnavailableError
+from rag.errors import BackendError, ModelUnavailableError
 from rag.profiles import Profile, get_profile
 from rag.runtime import ModelServer
-from rag.settings import Settings
-
-MODES = ("completion", "chat")
+from rag.settings import PromptMode, Settings
 
 
 class FinishWatcher(BaseCallbackHandler):
@@ -83,7 +81,7 @@ class Backend(ABC):
     """An LLM the pipeline can stream a completion from."""
 
     name: str
-    mode: str  # "completion" (a text prompt) or "chat" (the prompt is the user's message)
+    mode: PromptMode  # a text prompt, or (role, text) chat messages
 
     @abstractmethod
     def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
@@ -162,11 +160,6 @@ class OpenAIBackend(Backend):
     name = "openai"
 
     def __init__(self, settings: Settings):
-        if settings.openai_mode not in MODES:
-            raise ConfigError(
-                f"openai_mode={settings.openai_mode!r} is unknown; use 'completion' (base "
-                "models) or 'chat' (instruction-tuned models)."
-            )
         self.settings = settings
         self.mode = settings.openai_mode
 
@@ -213,11 +206,5 @@ BACKENDS: dict[str, type[Backend]] = {"llamacpp": LlamaCppBackend, "openai": Ope
 
 
 def get_backend(settings: Settings) -> Backend:
-    """The backend named in the settings, or a ConfigError listing the known names."""
-    try:
-        backend = BACKENDS[settings.llm_backend]
-    except KeyError:
-        raise ConfigError(
-            f"unknown LLM backend {settings.llm_backend!r}; known backends: {', '.join(BACKENDS)}."
-        ) from None
-    return backend(settings)
+    """The backend named in the settings (``resolve_settings`` checked the name)."""
+    return BACKENDS[settings.llm_backend](settings)

@@ -1,41 +1,36 @@
 """The assistant's stages composed: the one entry point for the CLI, the UI and eval.
 
-A ``Pipeline`` owns the settings, the embedder and the loaded index (each loaded once,
-lazily), and exposes what a user does: index articles, search, ask.
+A ``Pipeline`` is composed from its parts: the settings, and makers of the embedder and the
+LLM backend (``rag.factory`` gives the real ones, tests give fakes), each called once, on
+first use; it opens the index in the settings' directory and exposes what a user does:
+index articles, search, ask.
 """
 
 from __future__ import annotations
 
-import re
-import sys
+import logging
 import threading
 import time
-import unicodedata
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer import STOP, Evidence, build_prompt, select_evidence, sentences_in
 from rag.chunking import ChunkingConfig
-from rag.cite import CitedAnswer, cite
+from rag.cite import cite
 from rag.context import build_context, chat_messages
 from rag.corpus import default_documents, load_document
-from rag.embed import Embedder, load_embedder
+from rag.drafts import Drafter
+from rag.embed import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
+from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
-from rag.grounded import (
-    english_numbers,
-    first_sentences,
-    model_refused,
-    renumber,
-    unit_candidates,
-)
 from rag.language import detect_language
-from rag.llm import Backend, get_backend
+from rag.llm import Backend
 from rag.profiles import get_profile
+from rag.questions import clean_question
 from rag.refusal import RefusalPolicy, refusal_text
 from rag.retrieve import MODES, retrieve
-from rag.settings import Settings, resolve_settings
+from rag.settings import Settings
 from rag.store import (
     IndexStore,
     build_index,
@@ -46,76 +41,16 @@ from rag.store import (
     save_index,
     stored_documents,
 )
-from rag.types import Answer, Document, Hit
+from rag.types import Answer, Document, Event, EventKind, SearchResult
 
-MAX_QUESTION_CHARS = 2_000
-MAX_ANSWER_TOKENS = 48
-MAX_CHAT_TOKENS = 96  # two short sentences with markers, in either language
-PROMPT_SENTENCES = 3  # evidence sentences in the prompt, from the top PROMPT_PASSAGES
-PROMPT_PASSAGES = 2
+log = logging.getLogger(__name__)
+REWRITE_TOKENS = 64  # a follow-up rewritten as one standalone question
 FALLBACK_LABEL = {
     "id": "Jawaban ekstraktif (model bahasa gagal menjawab; kalimat artikel yang paling "
     "mendukung):",
     "en": "Extractive answer (the language model failed on this question; the best-supported "
     "sentences of the article):",
 }
-
-
-def clean_question(question: str | None) -> str:
-    """A question as typed -> the text to work on, or an InputError saying what is wrong.
-
-    >>> clean_question("  Siapa\\x07 Rudiantara? ")
-    'Siapa Rudiantara?'
-    """
-    text = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch)[0] != "C" else "" for ch in question or ""
-    ).strip()
-    if not text:
-        raise InputError("the question is empty; type a question about the article.")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise InputError(
-            f"the question is {len(text):,} characters long; keep it under "
-            f"{MAX_QUESTION_CHARS:,} (ask about one thing at a time)."
-        )
-    if not re.search(r"[^\W_]", text):
-        raise InputError("the question has no words in it; ask in Indonesian or English.")
-    return text
-
-
-@dataclass(frozen=True)
-class SearchResult:
-    question: str
-    hits: tuple[Hit, ...]
-    timings_ms: dict[str, float]
-
-    def to_json(self) -> dict:
-        return {
-            "question": self.question,
-            "passages": [h.to_json() for h in self.hits],
-            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
-        }
-
-
-@dataclass(frozen=True)
-class Event:
-    """One step of a streamed answer: "retrieved", "token"s ("retry" restarts them), "final"."""
-
-    kind: str
-    text: str = ""
-    hits: tuple[Hit, ...] = ()
-    answer: Answer | None = None
-
-
-@dataclass
-class Draft:
-    """The LLM's answer before the refusal decision, or why there is none."""
-
-    raw: str = ""
-    cited: CitedAnswer = field(default_factory=lambda: CitedAnswer("", (), 0.0, 0.0))
-    failure: str = ""
-    route: str = "passages"
-    hits: list[Hit] = field(default_factory=list)  # the retrieved ones, and cited units
-    model_refused: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,11 +69,20 @@ def _ms(since: float) -> float:
 class Pipeline:
     """The assistant over one index directory."""
 
-    def __init__(self, settings: Settings | None = None, progress: bool = False):
-        self.settings = settings or resolve_settings()
+    def __init__(
+        self,
+        settings: Settings,
+        make_embedder: Callable[[], Embedder],
+        make_backend: Callable[[], Backend],
+        progress: bool = False,
+    ):
+        self.settings = settings
         self.chunking = ChunkingConfig(max_chars=self.settings.max_chars)
         self.progress = progress
+        self._make_embedder = make_embedder
+        self._make_backend = make_backend
         self._store: IndexStore | None = None
+        self._embedder: Embedder | None = None
         self._backend: Backend | None = None
         self._lock = threading.RLock()
         self.profile = get_profile(self.settings.profile)
@@ -147,13 +91,16 @@ class Pipeline:
     # -- stages, loaded once -------------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
-        return load_embedder(self.settings.embed_model, self.settings.model_cache)
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = self._make_embedder()
+            return self._embedder
 
     @property
     def backend(self) -> Backend:
         with self._lock:
             if self._backend is None:
-                self._backend = get_backend(self.settings)
+                self._backend = self._make_backend()
             return self._backend
 
     @property
@@ -187,7 +134,7 @@ class Pipeline:
 
     def _say(self, message: str) -> None:
         if self.progress:
-            print(message, file=sys.stderr)
+            log.info(message)
 
     def warm_up(self) -> None:
         """Load the index and the models now, run one search, and have an instruction-tuned
@@ -320,69 +267,6 @@ class Pipeline:
         return SearchResult(question, tuple(hits), timings)
 
     # -- answers ---------------------------------------------------------------------------
-    def _draft(
-        self,
-        language: str,
-        question: str,
-        evidence: list[Evidence],
-        hits: list[Hit],
-        candidates: list[Evidence],
-    ) -> Generator[Event, None, Draft]:
-        """Stream the LLM's answer and check it; returns a Draft (``yield from`` gives it).
-
-        A second attempt on the top passage alone follows when the first answer is not
-        supported by the articles: the small model is easily led astray by a mixed context.
-        """
-        draft = Draft()
-        for attempt, context in enumerate(self._contexts(evidence, hits, self.store)):
-            if attempt:
-                yield Event("retry")
-            pieces = []
-            try:
-                prompt = build_prompt(self.profile.prompts, language, context, question)
-                for piece in self.backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
-                    pieces.append(piece)
-                    yield Event("token", text=piece)
-            except BackendError as exc:
-                return Draft(failure=str(exc))
-            draft = Draft(raw="".join(pieces).strip())
-            draft.cited = cite(question, draft.raw, candidates, self.embedder)
-            if draft.cited.support > 0:
-                break
-        return draft
-
-    def _draft_chat(
-        self, language: str, question: str, hits: list[Hit], doc_id: str | None
-    ) -> Generator[Event, None, Draft]:
-        """Stream an instruction-tuned model's answer over the whole article(s), or the
-        retrieved passages when they do not fit, and check it sentence by sentence."""
-        context = build_context(self.store, hits, doc_id, self.profile.context)
-        pieces = []
-        try:
-            messages = chat_messages(context, question, language)
-            for piece in self.backend.stream(messages, [], MAX_CHAT_TOKENS):
-                pieces.append(piece)
-                yield Event("token", text=piece)
-        except BackendError as exc:
-            return Draft(failure=str(exc), route=context.route, hits=hits)
-        raw = "".join(pieces).strip()
-        draft = Draft(raw=raw, route=context.route, hits=hits)
-        if not raw or model_refused(raw):
-            draft.model_refused = True
-            return draft
-        candidates = unit_candidates(self.store, context)
-        reply = first_sentences(raw)
-        cited = cite(
-            question,
-            english_numbers(reply) if language == "en" else reply,
-            candidates,
-            self.embedder,
-            translated=language != "id",
-            drop_unsupported=True,
-        )
-        draft.cited, draft.hits = renumber(cited, hits, context)
-        return draft
-
     def _standalone(self, question: str, previous: list[str], doc_id: str | None) -> str:
         """A follow-up rewritten to stand on its own: by an instruction-tuned model when
         one runs (the rules' version when its rewrite is unusable), else by the rules."""
@@ -393,21 +277,12 @@ class Pipeline:
             system = article.system_message() if article.route == "article" else None
             messages = rewrite_messages(question, previous, system)
             try:
-                reply = "".join(self.backend.stream(messages, [], 64))
+                reply = "".join(self.backend.stream(messages, [], REWRITE_TOKENS))
             except BackendError:
                 reply = ""
             if accepted := accept_rewrite(reply, question, previous):
                 return accepted
         return standalone_question(question, previous)
-
-    @staticmethod
-    def _contexts(
-        evidence: list[Evidence], hits: list[Hit], store: IndexStore
-    ) -> list[list[Evidence]]:
-        """The prompt contexts to try in turn: the closest sentences, then the top passage."""
-        top = [Evidence(s, hits[0], 0.0) for s in sentences_in(store, hits[0])] if hits else []
-        same = [e.sentence for e in top] == [e.sentence for e in evidence]
-        return [evidence] if same or not top else [evidence, top]
 
     def ask(
         self,
@@ -449,16 +324,17 @@ class Pipeline:
         language, note = detect_language(question, lang or self.settings.lang)
         vector = embedder.embed_query(standalone)
         hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
-        evidence = select_evidence(store, embedder, vector, hits, PROMPT_SENTENCES, PROMPT_PASSAGES)
+        evidence = select_evidence(store, embedder, vector, hits)
         t_retrieved = time.perf_counter()
-        yield Event("retrieved", text=standalone, hits=tuple(hits))
+        yield Event(EventKind.RETRIEVED, text=standalone, hits=tuple(hits))
 
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
+        drafter = Drafter(store, embedder, self.backend, self.profile)
         if self.backend.mode == "chat":
-            draft = yield from self._draft_chat(language, standalone, hits, doc_id)
+            draft = yield from drafter.chat(language, standalone, hits, doc_id)
         else:
-            draft = yield from self._draft(language, standalone, evidence, hits, candidates)
+            draft = yield from drafter.completion(language, standalone, evidence, hits, candidates)
             draft.hits = hits
         t_generated = time.perf_counter()
         if draft.failure:
@@ -477,7 +353,7 @@ class Pipeline:
             "total": _ms(t0),
         }
         yield Event(
-            "final",
+            EventKind.FINAL,
             answer=Answer(
                 question=question,
                 standalone_question=standalone,

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from rag.errors import ConfigError
+from rag.settings import PromptMode
 
 DATA = Path(__file__).parent / "data"
 
@@ -26,7 +27,7 @@ class Profile:
     name: str
     description: str
     model: str  # a name in rag.gguf.GGUF_MODELS
-    mode: str  # "completion" or "chat"
+    mode: PromptMode
     context: int  # llama.cpp context size, in tokens
     prompts: str  # prompt family: rag/prompts/answer-{prompts}-{lang}.txt
     refusal: str  # thresholds file in rag/data

@@ -3,6 +3,9 @@
 Order: CLI flag -> environment variable (``RAG_*``) -> config file -> default. The config
 file is TOML, read from ``$RAG_CONFIG`` or ``./rag.toml`` when present, with the same
 keys as the fields below (``index_dir = "..."``).
+
+Every setting's default, choices and range live here and are checked once, in
+``resolve_settings``; the CLI and the UI read their choices and ranges from here.
 """
 
 from __future__ import annotations
@@ -11,12 +14,22 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from rag.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
+
+Language = Literal["auto", "id", "en"]  # the answer language; auto follows the question
+Backend = Literal["llamacpp", "openai"]  # see rag.llm.BACKENDS
+PromptMode = Literal["completion", "chat"]  # a text prompt (base models), or chat messages
+LANGUAGES: tuple[str, ...] = get_args(Language)
+BACKENDS: tuple[str, ...] = get_args(Backend)
+PROMPT_MODES: tuple[str, ...] = get_args(PromptMode)
+K_RANGE = (1, 50)  # passages retrieved per question
+PASSAGE_CHARS = 550  # the longest passage, in characters (see rag.chunking)
+PASSAGE_CHARS_RANGE = (100, 5_000)
 
 
 def _default_cache() -> str:
@@ -32,16 +45,16 @@ class Settings:
     model_cache: Path = Path(_default_cache())
     embed_model: str = DEFAULT_EMBED_MODEL
     profile: str = "quality"  # embedded model profile, see rag/data/profiles.toml
-    llm_backend: str = "llamacpp"
+    llm_backend: Backend = "llamacpp"
     llm_model: str = ""  # a GGUF path for llamacpp instead of the profile's model
     llm_timeout: float = 60.0  # seconds without output before the embedded model is restarted
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "gemma-3-270m"
-    openai_mode: str = "completion"  # "completion" for base models, "chat" for chat models
+    openai_mode: PromptMode = "completion"
     openai_timeout: float = 60.0
     k: int = 4
-    max_chars: int = 550
-    lang: str = "auto"
+    max_chars: int = PASSAGE_CHARS
+    lang: Language = "auto"
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -84,8 +97,41 @@ def resolve_settings(**flags: Any) -> Settings:
                 values[f.name] = _coerce(f.name, source)
                 break
     settings = Settings(**values)
-    if settings.k < 1 or settings.k > 50:
-        raise ConfigError(f"k={settings.k} is out of range; use a value from 1 to 50.")
-    if settings.lang not in ("auto", "id", "en"):
-        raise ConfigError(f"lang={settings.lang!r} is unknown; use auto, id or en.")
+    _check(settings)
     return settings
+
+
+def _check(s: Settings) -> None:
+    """Every choice and range, with what to use instead."""
+    from rag.profiles import profiles  # reads rag/data/profiles.toml
+
+    check_choice("profile", s.profile, tuple(profiles()))
+    check_choice("llm_backend", s.llm_backend, BACKENDS)
+    check_choice("openai_mode", s.openai_mode, PROMPT_MODES)
+    check_choice("lang", s.lang, LANGUAGES)
+    check_range("k", s.k, K_RANGE)
+    check_range("max_chars", s.max_chars, PASSAGE_CHARS_RANGE)
+    for name in ("llm_timeout", "openai_timeout"):
+        if getattr(s, name) <= 0:
+            raise ConfigError(f"{name}={getattr(s, name)} must be a positive number of seconds.")
+
+
+def check_choice(
+    name: str, value: Any, known: tuple[str, ...], error: type[Exception] = ConfigError
+) -> None:
+    """
+    >>> check_choice("lang", "xx", LANGUAGES)
+    Traceback (most recent call last):
+    rag.errors.ConfigError: lang='xx' is unknown; use auto, id or en.
+    """
+    if value not in known:
+        listed = ", ".join(known[:-1]) + " or " + known[-1] if len(known) > 1 else known[0]
+        raise error(f"{name}={value!r} is unknown; use {listed}.")
+
+
+def check_range(
+    name: str, value: int, bounds: tuple[int, int], error: type[Exception] = ConfigError
+) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise error(f"{name}={value} is out of range; use a value from {low} to {high}.")

@@ -18,7 +18,6 @@ that is killed halfway leaves the previous index untouched and loadable.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -34,6 +33,7 @@ from rag.analyzer import ANALYZER_VERSION, analyze
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from rag.fileio import read_jsonl, sha256_file, sha256_text, write_jsonl
 from rag.types import Document, Passage
 
 FORMAT_VERSION = 1
@@ -61,16 +61,7 @@ class IndexStore:
     manifest: dict
 
 
-def content_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+content_hash = sha256_text
 
 
 def ivf_lists(n: int) -> int:
@@ -179,17 +170,6 @@ def build_index(
     )
 
 
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    with path.open("w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def save_index(store: IndexStore, index_dir: Path) -> Path:
     """Write a new version directory, then point CURRENT at it; returns the version dir."""
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -198,13 +178,13 @@ def save_index(store: IndexStore, index_dir: Path) -> Path:
     )
     tmp = index_dir / f".building-{version.name}"
     tmp.mkdir()
-    _write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in store.documents.values()])
-    _write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in store.passages])
+    write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in store.documents.values()])
+    write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in store.passages])
     np.save(tmp / "vectors.npy", store.vectors)
     faiss.write_index(store.dense, str(tmp / "dense.faiss"))
     store.bm25.save(str(tmp / "bm25"))
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
-    store.manifest["files"] = {str(p.relative_to(tmp)): _file_sha256(p) for p in files}
+    store.manifest["files"] = {str(p.relative_to(tmp)): sha256_file(p) for p in files}
     store.manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     (tmp / "manifest.json").write_text(json.dumps(store.manifest, indent=2, ensure_ascii=False))
     _fsync_tree(tmp)
@@ -270,7 +250,7 @@ def check_compatible(
 def _verify_files(version: Path, manifest: dict) -> None:
     for name, digest in manifest.get("files", {}).items():
         path = version / name
-        if not path.is_file() or _file_sha256(path) != digest:
+        if not path.is_file() or sha256_file(path) != digest:
             raise IndexCorruptError(
                 f"index file {path} is missing, truncated or altered (checksum mismatch); {FIX}."
             )
@@ -289,7 +269,7 @@ def stored_documents(index_dir: Path) -> list[Document]:
         },
     )
     try:
-        return [Document(**row) for row in _read_jsonl(version / "documents.jsonl")]
+        return [Document(**row) for row in read_jsonl(version / "documents.jsonl")]
     except (OSError, ValueError, TypeError) as exc:
         raise IndexCorruptError(f"cannot read the articles at {version} ({exc}); {FIX}.") from None
 
@@ -300,8 +280,8 @@ def load_index(index_dir: Path) -> IndexStore:
     manifest = read_manifest(index_dir)
     _verify_files(version, manifest)
     try:
-        documents = [Document(**row) for row in _read_jsonl(version / "documents.jsonl")]
-        passages = [Passage(**row) for row in _read_jsonl(version / "passages.jsonl")]
+        documents = [Document(**row) for row in read_jsonl(version / "documents.jsonl")]
+        passages = [Passage(**row) for row in read_jsonl(version / "passages.jsonl")]
         vectors = np.load(version / "vectors.npy", mmap_mode="r")  # FAISS holds its own copy
         dense = faiss.read_index(str(version / "dense.faiss"))
         bm25 = bm25s.BM25.load(str(version / "bm25"))

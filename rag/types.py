@@ -7,6 +7,7 @@ Offsets always point into the original source text of a document, so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -129,3 +130,37 @@ class Answer:
         out["raw_answer"] = self.raw_answer
         out["signals"] = {k: round(v, 4) for k, v in self.signals.items()}
         return out
+
+
+class EventKind(StrEnum):
+    """The steps of a streamed answer, in order: retrieved, tokens (a retry starts them
+    again), final."""
+
+    RETRIEVED = "retrieved"
+    TOKEN = "token"
+    RETRY = "retry"
+    FINAL = "final"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer."""
+
+    kind: EventKind
+    text: str = ""
+    hits: tuple[Hit, ...] = ()
+    answer: Answer | None = None
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    question: str
+    hits: tuple[Hit, ...]
+    timings_ms: dict[str, float]
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "passages": [h.to_json() for h in self.hits],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }

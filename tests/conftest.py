@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from rag.corpus import default_documents
+from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
 
@@ -41,10 +42,10 @@ def index_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def pipeline(index_dir) -> Pipeline:
     """A pipeline over the bundled article, indexed once for the whole session."""
-    p = Pipeline(resolve_settings(index_dir=index_dir))
+    p = build_pipeline(resolve_settings(index_dir=index_dir))
     p.index([])
     return p
 
 
 def make_pipeline(index_dir, **flags) -> Pipeline:
-    return Pipeline(resolve_settings(index_dir=index_dir, **flags))
+    return build_pipeline(resolve_settings(index_dir=index_dir, **flags))

@@ -27,7 +27,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         (["ask", "\x00\x07"], "empty"),
         (["index", "/nonexistent/article.txt"], "no such file"),
         (["search", "Alibaba", "--k", "0"], "out of range"),
-        (["ask", "Alibaba", "--backend", "nope"], "known backends: llamacpp, openai"),
+        (["ask", "Alibaba", "--backend", "nope"], "is unknown; use llamacpp or openai"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):

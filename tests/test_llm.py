@@ -15,8 +15,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from rag import settings
 from rag.errors import BackendError, ConfigError
-from rag.llm import get_backend
+from rag.llm import BACKENDS, get_backend
 from rag.settings import resolve_settings
 from tests.conftest import make_pipeline
 
@@ -28,8 +29,12 @@ def free_port() -> int:
 
 
 def test_unknown_backend_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="known backends: llamacpp, openai"):
-        get_backend(resolve_settings(llm_backend="gpt-from-nowhere"))
+    with pytest.raises(ConfigError, match="is unknown; use llamacpp or openai"):
+        resolve_settings(llm_backend="gpt-from-nowhere")
+
+
+def test_every_backend_setting_has_a_backend():
+    assert set(BACKENDS) == set(settings.BACKENDS)
 
 
 def test_unknown_openai_mode_is_refused():

@@ -18,10 +18,11 @@ import pytest
 
 from rag.chunking import ChunkingConfig
 from rag.errors import ConfigError, InputError
-from rag.pipeline import Event, IndexReport, Pipeline
+from rag.factory import build_pipeline
+from rag.pipeline import IndexReport, Pipeline
 from rag.settings import Settings, resolve_settings
 from rag.store import build_index, save_index
-from rag.types import Answer, Citation, Document, Hit, Passage
+from rag.types import Answer, Citation, Document, Event, EventKind, Hit, Passage
 from ui import actions, app, articles, conversation, i18n, render
 from ui.actions import ALL_ARTICLES, Actions, check_api_args, doc_filter, question_problem
 from ui.app import build_app, check_bind, is_loopback, parse_auth
@@ -344,7 +345,7 @@ class FakePipeline:
         if self.error:
             raise self.error
         for event in self.events:
-            if event.kind == "token":
+            if event.kind == EventKind.TOKEN:
                 self.on_token()
             yield event
 
@@ -363,10 +364,10 @@ class FakePipeline:
 
 def stream_events(final: Answer) -> list[Event]:
     return [
-        Event("retrieved", text=final.standalone_question, hits=final.hits),
-        Event("token", text="Ia <i>men"),
-        Event("token", text="jual"),
-        Event("final", answer=final),
+        Event(EventKind.RETRIEVED, text=final.standalone_question, hits=final.hits),
+        Event(EventKind.TOKEN, text="Ia <i>men"),
+        Event(EventKind.TOKEN, text="jual"),
+        Event(EventKind.FINAL, answer=final),
     ]
 
 
@@ -557,14 +558,14 @@ def test_remove_document_rebuilds_without_it_and_keeps_the_last(tmp_path, monkey
     other = Document("toko", "Toko", "PT Contoh membuka toko di Makassar.", "id")
     chunking = ChunkingConfig(max_chars=settings.max_chars)
     save_index(build_index([DOC, other], embedder, chunking, progress=False), tmp_path)
-    pipeline = Pipeline(settings)
+    pipeline = build_pipeline(settings)
     vectors = {
         p.id: v for p, v in zip(pipeline.store.passages, pipeline.store.vectors, strict=True)
     }
 
     report = pipeline.remove_document("toko")
     assert report.changed and report.documents == 1 and report.embedded == 0
-    assert list(Pipeline(settings).store.documents) == ["berita"]  # saved, and loads again
+    assert list(build_pipeline(settings).store.documents) == ["berita"]  # saved, and loads again
     kept = pipeline.store
     assert all(
         np.array_equal(vectors[p.id], v) for p, v in zip(kept.passages, kept.vectors, strict=True)
@@ -573,7 +574,7 @@ def test_remove_document_rebuilds_without_it_and_keeps_the_last(tmp_path, monkey
         pipeline.remove_document("berita")
     with pytest.raises(InputError, match="no article 'gone'"):
         pipeline.remove_document("gone")
-    assert list(Pipeline(settings).store.documents) == ["berita"]
+    assert list(build_pipeline(settings).store.documents) == ["berita"]
 
 
 @pytest.mark.parametrize("module", [render, articles, actions, app, conversation, i18n])

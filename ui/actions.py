@@ -24,8 +24,10 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import InputError, RagError
-from rag.pipeline import MAX_QUESTION_CHARS, Event, Pipeline, clean_question
-from rag.types import Document
+from rag.pipeline import Pipeline
+from rag.questions import MAX_QUESTION_CHARS, clean_question
+from rag.settings import K_RANGE, LANGUAGES, check_choice, check_range
+from rag.types import Document, Event, EventKind
 from ui import render
 from ui.articles import document_from_paste, document_from_upload
 from ui.conversation import DONE, Conversation, Job, Turn
@@ -33,8 +35,6 @@ from ui.i18n import t
 from ui.render import View
 
 ALL_ARTICLES = "*"  # dropdown value meaning "no restriction" (never a slug: slugs are [a-z0-9-])
-ANSWER_LANGUAGES = ("auto", "id", "en")
-API_K_RANGE = (1, 50)  # the same range `rag ask --k` accepts
 PROGRESS = gr.Progress()  # the marker Gradio looks for; it passes a fresh tracker per call
 LOG = logging.getLogger("ui.api")
 SKIP = gr.skip()
@@ -74,14 +74,12 @@ def check_api_args(lang: str, k: Any) -> tuple[str, int]:
     >>> check_api_args("en", "3")
     ('en', 3)
     """
-    if lang not in ANSWER_LANGUAGES:
-        raise InputError(f"lang={lang!r} is unknown; use auto, id or en.")
+    check_choice("lang", lang, LANGUAGES, InputError)
     try:
         k = int(k)
     except (TypeError, ValueError):
-        raise InputError(f"k={k!r} is not a whole number; use 1 to {API_K_RANGE[1]}.") from None
-    if not API_K_RANGE[0] <= k <= API_K_RANGE[1]:
-        raise InputError(f"k={k} is out of range; use a value from 1 to {API_K_RANGE[1]}.")
+        raise InputError(f"k={k!r} is not a whole number; use 1 to {K_RANGE[1]}.") from None
+    check_range("k", k, K_RANGE, InputError)
     return lang, k
 
 
@@ -101,11 +99,11 @@ class AskJob(Job):
 
 def advance(turn: Turn, event: Event) -> Turn:
     """A turn after one pipeline event: passages found, a token, a restart, the answer."""
-    if event.kind == "retrieved":
+    if event.kind == EventKind.RETRIEVED:
         return replace(turn, hits=event.hits, standalone=event.text)
-    if event.kind == "token":
+    if event.kind == EventKind.TOKEN:
         return replace(turn, partial=turn.partial + event.text)
-    if event.kind == "retry":  # the pipeline asks again on the top passage: new text
+    if event.kind == EventKind.RETRY:  # the pipeline asks again on the top passage: new text
         return replace(turn, partial="")
     if event.answer is not None:
         answer = event.answer
@@ -116,7 +114,7 @@ def advance(turn: Turn, event: Event) -> Turn:
 
 
 def _options(language: str, k: float, doc_choice: str | None) -> Options:
-    lang = language if language in ANSWER_LANGUAGES else "auto"
+    lang = language if language in LANGUAGES else "auto"
     return Options(lang, int(k), doc_filter(doc_choice))
 
 
@@ -233,13 +231,13 @@ class Actions:
                 job.question, conv.history(job.replace), o.lang, o.k, o.doc_id
             )
             for event in events:
-                if conv.stop_requested and event.kind != "final":
+                if conv.stop_requested and event.kind != EventKind.FINAL:
                     events.close()  # ends the LLM stream now, not when the answer is done
                     turn = turn.stopped()
                     break
                 turn = advance(turn, event)
                 conv.show(job, turn)
-                sources = SKIP if event.kind == "token" else self._sources(conv, view)
+                sources = SKIP if event.kind == EventKind.TOKEN else self._sources(conv, view)
                 yield self._chat(conv, view), sources, SKIP, SKIP, SKIP, SKIP
         except RagError as exc:
             turn = turn.failed(str(exc))

@@ -15,17 +15,18 @@ hints as real types to describe the API.
 """
 
 import ipaddress
-import sys
+import logging
 from dataclasses import dataclass
 from functools import partial
 
 import gradio as gr
 
 from rag.errors import ConfigError, RagError
+from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.settings import K_RANGE, LANGUAGES, Settings
 from ui import render, theme
-from ui.actions import ALL_ARTICLES, ANSWER_LANGUAGES, Actions, answer_language_choices
+from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
 
@@ -36,7 +37,8 @@ EXAMPLES = [
     "Who is the Minister of Communication mentioned in the article?",
     "How many digital entrepreneurs will Alibaba create each year?",
 ]
-K_SLIDER = (1, 10)
+log = logging.getLogger(__name__)
+K_SLIDER = (K_RANGE[0], 10)  # the useful part of the range the API accepts
 MAX_UPLOAD = "5mb"  # Gradio refuses bigger uploads outright; up to it, our 1 MB check explains
 WARM_UP_QUESTION = "Apa isi artikel ini?"
 EMPTY_SOURCES = render.sources_html([], {})
@@ -120,7 +122,7 @@ def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, 
         language = labels.make(
             gr.Radio,
             {"label": "answer_lang", "choices": answer_language_choices},
-            value=settings.lang if settings.lang in ANSWER_LANGUAGES else "auto",
+            value=settings.lang if settings.lang in LANGUAGES else "auto",
             elem_id="language",
         )
         k = labels.make(
@@ -455,7 +457,7 @@ def warm_up(pipeline: Pipeline) -> None:
     try:
         pipeline.ask(WARM_UP_QUESTION)
     except RagError as exc:  # the app still starts; the error shows again on first use
-        print(f"warning: warm-up failed: {exc}", file=sys.stderr)
+        log.warning("warm-up failed: %s", exc)
 
 
 def serve(
@@ -467,7 +469,7 @@ def serve(
 ) -> None:
     """Serve the app until interrupted; refuses a non-local host without auth or no_auth."""
     credentials = check_bind(host, auth, no_auth)
-    pipeline = Pipeline(settings, progress=True)
-    print("Loading the index and the models…", file=sys.stderr)
+    pipeline = build_pipeline(settings, progress=True)
+    log.info("Loading the index and the models…")
     warm_up(pipeline)
     launch(build_app(pipeline), host, port, credentials)

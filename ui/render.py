@@ -24,12 +24,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from rag.cite import MARKER, marker_numbers
 from rag.types import Answer, Citation, Document, Hit
 from ui.conversation import DONE, FAILED, STOPPED, WAITING, Turn
 from ui.i18n import t
 
 # "[2]" or "[1, 3]" as written by rag.cite (after escaping, brackets and digits are intact).
-MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 TIMING_STEPS = ("retrieve", "generate", "total")
 CARD_DOCS = 3  # articles described on the chat tab's card; the rest are counted
 
@@ -68,7 +68,7 @@ def linked_answer(text: str, passages: Mapping[int, str], turn: int) -> str:
     """
 
     def link(match: re.Match[str]) -> str:
-        numbers = [int(n) for n in match.group(1).split(",")]
+        numbers = marker_numbers(match)
         if not all(n in passages for n in numbers):
             return match.group(0)
         return ", ".join(

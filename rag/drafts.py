@@ -1,0 +1,128 @@
+"""The model's answer to one question, streamed and checked, before the refusal decision.
+
+Two ways, by how the profile's model is driven:
+
+- ``chat`` (instruction-tuned models): the whole article(s) in the prompt when they fit
+  the context, else the retrieved passages (``rag.context``); the reply's first sentences
+  are checked one by one against the sentences of that context, and markers renumbered to
+  count the answer's passages.
+- ``completion`` (base models): a few-shot prompt over the evidence sentences closest to
+  the question; when no sentence supports the reply, a second try on the top passage
+  alone (a small model is easily led astray by a mixed context).
+
+A model failure is no exception here: the Draft says why (``failure``), and the pipeline
+answers with extractive sentences.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+from rag.cite import CitedAnswer, cite
+from rag.context import STOP, Route, build_context, build_prompt, chat_messages
+from rag.embed import Embedder
+from rag.errors import BackendError
+from rag.evidence import Evidence, sentences_in
+from rag.grounded import english_numbers, first_sentences, model_refused, renumber, unit_candidates
+from rag.llm import Backend
+from rag.profiles import Profile
+from rag.store import IndexStore
+from rag.types import Event, EventKind, Hit
+
+MAX_ANSWER_TOKENS = 48  # a base model's one-line answer
+MAX_CHAT_TOKENS = 96  # two short sentences with markers, in either language
+
+
+@dataclass
+class Draft:
+    """The LLM's answer before the refusal decision, or why there is none."""
+
+    raw: str = ""
+    cited: CitedAnswer = field(default_factory=lambda: CitedAnswer("", (), 0.0, 0.0))
+    failure: str = ""
+    route: Route = "passages"
+    hits: list[Hit] = field(default_factory=list)  # the retrieved ones, and cited units
+    model_refused: bool = False
+
+
+@dataclass(frozen=True)
+class Drafter:
+    """Drafts answers with one backend over one index."""
+
+    store: IndexStore
+    embedder: Embedder
+    backend: Backend
+    profile: Profile
+
+    def completion(
+        self,
+        language: str,
+        question: str,
+        evidence: list[Evidence],
+        hits: list[Hit],
+        candidates: list[Evidence],
+    ) -> Generator[Event, None, Draft]:
+        """Stream the LLM's answer and check it; returns a Draft (``yield from`` gives it).
+
+        A second attempt on the top passage alone follows when the first answer is not
+        supported by the articles: the small model is easily led astray by a mixed context.
+        """
+        draft = Draft()
+        for attempt, context in enumerate(prompt_contexts(self.store, evidence, hits)):
+            if attempt:
+                yield Event(EventKind.RETRY)
+            pieces = []
+            try:
+                prompt = build_prompt(self.profile.prompts, language, context, question)
+                for piece in self.backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
+                    pieces.append(piece)
+                    yield Event(EventKind.TOKEN, text=piece)
+            except BackendError as exc:
+                return Draft(failure=str(exc))
+            draft = Draft(raw="".join(pieces).strip())
+            draft.cited = cite(question, draft.raw, candidates, self.embedder)
+            if draft.cited.support > 0:
+                break
+        return draft
+
+    def chat(
+        self, language: str, question: str, hits: list[Hit], doc_id: str | None
+    ) -> Generator[Event, None, Draft]:
+        """Stream an instruction-tuned model's answer over the whole article(s), or the
+        retrieved passages when they do not fit, and check it sentence by sentence."""
+        context = build_context(self.store, hits, doc_id, self.profile.context)
+        pieces = []
+        try:
+            messages = chat_messages(context, question, language)
+            for piece in self.backend.stream(messages, [], MAX_CHAT_TOKENS):
+                pieces.append(piece)
+                yield Event(EventKind.TOKEN, text=piece)
+        except BackendError as exc:
+            return Draft(failure=str(exc), route=context.route, hits=hits)
+        raw = "".join(pieces).strip()
+        draft = Draft(raw=raw, route=context.route, hits=hits)
+        if not raw or model_refused(raw):
+            draft.model_refused = True
+            return draft
+        candidates = unit_candidates(self.store, context)
+        reply = first_sentences(raw)
+        cited = cite(
+            question,
+            english_numbers(reply) if language == "en" else reply,
+            candidates,
+            self.embedder,
+            translated=language != "id",
+            drop_unsupported=True,
+        )
+        draft.cited, draft.hits = renumber(cited, hits, context)
+        return draft
+
+
+def prompt_contexts(
+    store: IndexStore, evidence: list[Evidence], hits: list[Hit]
+) -> list[list[Evidence]]:
+    """The prompt contexts to try in turn: the closest sentences, then the top passage."""
+    top = [Evidence(s, hits[0], 0.0) for s in sentences_in(store, hits[0])] if hits else []
+    same = [e.sentence for e in top] == [e.sentence for e in evidence]
+    return [evidence] if same or not top else [evidence, top]
