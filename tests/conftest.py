@@ -1,14 +1,18 @@
 """Shared fixtures: the bundled article, and a pipeline over a temporary index.
 
 The real embedding model is converted once into the user's model cache (as `make run`
-does) and reused; every index a test builds lives in a temporary folder.
+does) and reused; every index a test builds lives in a temporary folder. A test that is
+not marked ``slow`` or ``e2e`` (``make test-fast``) may not load a model: it fails if it
+tries, so the fast suite stays fast.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from rag import llm
 from rag.corpus import default_documents
+from rag.embed import SentenceTransformerEmbedder
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
@@ -27,6 +31,18 @@ ANSWER_KEYS = frozenset(
         "timings_ms",
     }
 )
+
+
+@pytest.fixture(autouse=True)
+def no_models_in_fast_tests(request, monkeypatch):
+    if request.node.get_closest_marker("slow") or request.node.get_closest_marker("e2e"):
+        return
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test that loads a model must be marked slow")
+
+    monkeypatch.setattr(SentenceTransformerEmbedder, "__init__", refuse)
+    monkeypatch.setattr(llm, "model_server", refuse)
 
 
 @pytest.fixture(scope="session")
