@@ -125,7 +125,7 @@ def generate_one_token(model_path: str, context: int) -> tuple[float, float, str
             server.recover()
             raise RagError(
                 f"the model process failed while generating: {server.last_failure} ({exc})"
-            ) from None
+            ) from exc
         return t1 - t0, time.perf_counter() - t1, text
     finally:
         server.stop()

@@ -53,7 +53,7 @@ class SentenceTransformerEmbedder(Embedder):
             raise ModelUnavailableError(
                 f"cannot load embedding model {name_or_path!r} ({exc}); set RAG_EMBED_MODEL "
                 "to a local sentence-transformers directory, or unset it for the default."
-            ) from None
+            ) from exc
         self.dim = self._model.get_embedding_dimension()
         self._lock = threading.Lock()  # torch modules are not safe to call concurrently
 

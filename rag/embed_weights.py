@@ -124,7 +124,7 @@ def read_e5_file(path: Path) -> E5File:
     try:
         return _parse_e5(buf)
     except (struct.error, ValueError, KeyError, UnicodeDecodeError) as exc:
-        raise ModelUnavailableError(f"{path} is malformed ({exc}): {fix}") from None
+        raise ModelUnavailableError(f"{path} is malformed ({exc}): {fix}") from exc
 
 
 def _parse_e5(buf: bytes) -> E5File:

@@ -146,14 +146,14 @@ class LlamaCppBackend(Backend):
         try:
             url = self.server.ensure()
         except ModelUnavailableError as exc:
-            raise BackendError(f"the embedded model could not start: {exc}") from None
+            raise BackendError(f"the embedded model could not start: {exc}") from exc
         runnable = self.runnable(max_tokens)
         try:
             yield from stream_openai(runnable, prompt, stop)
         except Exception as exc:  # the model process crashed, was killed or hangs
             cause = explain_client_error(exc, url, self.timeout)
             what = self.server.recover()
-            raise BackendError(f"the embedded model process {what} ({cause}).") from None
+            raise BackendError(f"the embedded model process {what} ({cause}).") from exc
 
 
 class OpenAIBackend(Backend):
@@ -183,7 +183,7 @@ class OpenAIBackend(Backend):
                 "without a finish reason); check the server's log and try again."
             ) from None
         except Exception as exc:  # any client failure is reported the same way
-            raise BackendError(self._advice(exc)) from None
+            raise BackendError(self._advice(exc)) from exc
 
     def _advice(self, exc: Exception) -> str:
         import openai

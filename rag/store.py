@@ -271,7 +271,7 @@ def stored_documents(index_dir: Path) -> list[Document]:
     try:
         return [Document(**row) for row in read_jsonl(version / "documents.jsonl")]
     except (OSError, ValueError, TypeError) as exc:
-        raise IndexCorruptError(f"cannot read the articles at {version} ({exc}); {FIX}.") from None
+        raise IndexCorruptError(f"cannot read the articles at {version} ({exc}); {FIX}.") from exc
 
 
 def load_index(index_dir: Path) -> IndexStore:
@@ -286,6 +286,6 @@ def load_index(index_dir: Path) -> IndexStore:
         dense = faiss.read_index(str(version / "dense.faiss"))
         bm25 = bm25s.BM25.load(str(version / "bm25"))
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
-        raise IndexCorruptError(f"cannot read the index at {version} ({exc}); {FIX}.") from None
+        raise IndexCorruptError(f"cannot read the index at {version} ({exc}); {FIX}.") from exc
     tune_search(dense)  # HNSW indexes of older builds keep the efSearch saved with them
     return IndexStore({d.doc_id: d for d in documents}, passages, vectors, dense, bm25, manifest)
