@@ -13,6 +13,7 @@ Scores per language (and both), on the same questions and the same LLM:
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from eval import metrics as m
@@ -48,58 +49,75 @@ def _cites_evidence(citation: dict, passages: set[str], spans: list) -> bool:
     return overlaps or citation["passage_id"] in passages
 
 
-def score_record(pipeline: Pipeline, q: Question, record: dict) -> dict:
+@dataclass(frozen=True)
+class Score:
+    """How one system did on one question."""
+
+    lang: str
+    answerable: bool
+    abstained: bool
+    words: int
+    correct: bool
+    f1: float
+    citations_good: int
+    citations_total: int
+    cites_evidence: bool
+    latency_ms: float
+    split: str
+
+
+def score_record(pipeline: Pipeline, q: Question, record: dict) -> Score:
     """Per-question scores of one `rag ask --json` record."""
     correct = (
         q.answerable and not record["abstained"] and m.answer_correct(record["answer"], q.answers)
     )
     passages, spans = _evidence_spans(pipeline, q)
     good = [_cites_evidence(c, passages, spans) for c in record["citations"]] if correct else []
-    return {
-        "lang": q.lang,
-        "answerable": q.answerable,
-        "abstained": record["abstained"],
-        "words": len(record["answer"].split()),
-        "correct": correct,
-        "f1": m.best_f1(q.answers, record["answer"]) if q.answerable else 0.0,
-        "citations_good": sum(good),
-        "citations_total": len(good),
-        "cites_evidence": any(good),
-        "latency_ms": record["timings_ms"]["total"],
-        "split": q.split,
-    }
+    return Score(
+        lang=q.lang,
+        answerable=q.answerable,
+        abstained=record["abstained"],
+        words=len(record["answer"].split()),
+        correct=correct,
+        f1=m.best_f1(q.answers, record["answer"]) if q.answerable else 0.0,
+        citations_good=sum(good),
+        citations_total=len(good),
+        cites_evidence=any(good),
+        latency_ms=record["timings_ms"]["total"],
+        split=q.split,
+    )
 
 
-def summarize(scores: list[dict]) -> dict:
+def summarize(scores: list[Score]) -> dict:
     """Aggregate per-question scores for one language subset."""
-    answerable = [s for s in scores if s["answerable"]]
-    unanswerable = [s for s in scores if not s["answerable"]]
-    abstained = [s for s in scores if s["abstained"]]
-    correct = [s for s in answerable if s["correct"]]
-    latencies = [s["latency_ms"] for s in scores]
-    cited = sum(s["citations_total"] for s in correct)
+    answerable = [s for s in scores if s.answerable]
+    unanswerable = [s for s in scores if not s.answerable]
+    abstained = [s for s in scores if s.abstained]
+    correct = [s for s in answerable if s.correct]
+    latencies = [s.latency_ms for s in scores]
+    cited = sum(s.citations_total for s in correct)
     return {
         "n_answerable": len(answerable),
         "n_unanswerable": len(unanswerable),
-        "accuracy": m.mean([float(s["correct"]) for s in answerable]),
-        "f1": m.mean([s["f1"] for s in answerable]),
-        "refusal_precision": m.mean([float(not s["answerable"]) for s in abstained]),
-        "refusal_recall": m.mean([float(s["abstained"]) for s in unanswerable]),
-        "false_refusal_rate": m.mean([float(s["abstained"]) for s in answerable]),
+        "accuracy": m.mean([float(s.correct) for s in answerable]),
+        "f1": m.mean([s.f1 for s in answerable]),
+        "refusal_precision": m.mean([float(not s.answerable) for s in abstained]),
+        "refusal_recall": m.mean([float(s.abstained) for s in unanswerable]),
+        "false_refusal_rate": m.mean([float(s.abstained) for s in answerable]),
         "citation_precision": (
-            sum(s["citations_good"] for s in correct) / cited if cited else float("nan")
+            sum(s.citations_good for s in correct) / cited if cited else float("nan")
         ),
-        "citation_recall": m.mean([float(s["cites_evidence"]) for s in correct]),
+        "citation_recall": m.mean([float(s.cites_evidence) for s in correct]),
         "answers_over_40_words": sum(
-            1 for s in scores if not s["abstained"] and s.get("words", 0) > MAX_ANSWER_WORDS
+            1 for s in scores if not s.abstained and s.words > MAX_ANSWER_WORDS
         ),
         "latency_p50_ms": percentile(latencies, 50) if latencies else float("nan"),
         "latency_p95_ms": percentile(latencies, 95) if latencies else float("nan"),
     }
 
 
-def by_language(scores: list[dict]) -> dict:
-    return {lang: summarize([s for s in scores if lang in ("all", s["lang"])]) for lang in LANGS}
+def by_language(scores: list[Score]) -> dict:
+    return {lang: summarize([s for s in scores if lang in ("all", s.lang)]) for lang in LANGS}
 
 
 def run_baseline(name: str, pipeline: Pipeline, questions: list[Question]) -> dict:
@@ -112,19 +130,19 @@ def run_baseline(name: str, pipeline: Pipeline, questions: list[Question]) -> di
         text = answer(q.question)
         refused = model_refused(text)
         scores.append(
-            {
-                "lang": q.lang,
-                "answerable": q.answerable,
-                "abstained": refused,
-                "words": len(text.split()),
-                "correct": q.answerable and not refused and m.answer_correct(text, q.answers),
-                "f1": m.best_f1(q.answers, text) if q.answerable else 0.0,
-                "citations_good": 0,
-                "citations_total": 0,
-                "cites_evidence": False,
-                "latency_ms": (time.perf_counter() - t0) * 1000,
-                "split": q.split,
-            }
+            Score(
+                lang=q.lang,
+                answerable=q.answerable,
+                abstained=refused,
+                words=len(text.split()),
+                correct=q.answerable and not refused and m.answer_correct(text, q.answers),
+                f1=m.best_f1(q.answers, text) if q.answerable else 0.0,
+                citations_good=0,
+                citations_total=0,
+                cites_evidence=False,
+                latency_ms=(time.perf_counter() - t0) * 1000,
+                split=q.split,
+            )
         )
     return by_language(scores)
 
@@ -235,9 +253,8 @@ def evaluate_answers(
     metrics = {
         "systems": systems,
         "assistant_by_split": {
-            split: summarize([s for s in scores if s["split"] == split])
-            for split in ("dev", "test")
+            split: summarize([s for s in scores if s.split == split]) for split in ("dev", "test")
         },
     }
-    charts(metrics, [s["latency_ms"] for s in scores], out)
+    charts(metrics, [s.latency_ms for s in scores], out)
     return records, metrics, report(metrics)
