@@ -15,9 +15,15 @@ from pathlib import Path
 from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
+from rag.profiles import profiles
 from rag.retrieve import MODES
-from rag.settings import LANGUAGES, resolve_settings
+from rag.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
 from rag.types import EventKind
+
+# Choices are checked by resolve_settings, so that a flag, a variable and a config file
+# are refused with the same message; the help lists them.
+BACKEND_HELP = f"LLM backend: {' or '.join(BACKENDS)} (default {Settings.llm_backend})"
+PROFILE_HELP = f"embedded model profile: {', '.join(profiles())} (default {Settings.profile})"
 
 
 def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
@@ -137,7 +143,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from rag.bench import main as bench_main  # the benchmark has its own options
+    from bench.cli import main as bench_main  # the benchmark has its own options
 
     return bench_main(args.options)
 
@@ -170,8 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("question")
             p.add_argument("--json", action="store_true", help="print one JSON object")
         p.add_argument("--k", type=int, help="how many passages to retrieve (default 4)")
-        p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
-        p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
+        p.add_argument("--backend", help=BACKEND_HELP)
+        p.add_argument("--profile", help=PROFILE_HELP)
         p.add_argument("--lang", choices=LANGUAGES, help="answer language")
         p.add_argument(
             "--verbose",
@@ -198,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="score only the assistant, not the baseline pipelines",
     )
     p.add_argument("--k", type=int)
-    p.add_argument("--backend", help="LLM backend: llamacpp (default) or openai")
-    p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
+    p.add_argument("--backend", help=BACKEND_HELP)
+    p.add_argument("--profile", help=PROFILE_HELP)
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", help="the web chat (Gradio) at http://HOST:PORT")
@@ -207,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", help="user:password, required to bind a non-local address")
     p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
-    p.add_argument("--profile", help="embedded model profile: quality, fast or tiny")
+    p.add_argument("--profile", help=PROFILE_HELP)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="versions, CPU, runtime build, models, index, a test run")
@@ -242,7 +248,7 @@ def show_progress_lines() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # its options, --help included, belong to rag.bench
+    if argv[:1] == ["bench"]:  # its options, --help included, belong to bench.cli
         return cmd_bench(argparse.Namespace(options=argv[1:]))
     args = build_parser().parse_args(argv)
     show_progress_lines()
