@@ -60,12 +60,12 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not e2e"
 
 lint: setup
-	$(VENV)/bin/ruff check rag ui eval tests
-	$(VENV)/bin/ruff format --check rag ui eval tests
+	$(VENV)/bin/ruff check rag ui eval bench tests
+	$(VENV)/bin/ruff format --check rag ui eval bench tests
 
 format: setup
-	$(VENV)/bin/ruff format rag ui eval tests
-	$(VENV)/bin/ruff check --fix rag ui eval tests
+	$(VENV)/bin/ruff format rag ui eval bench tests
+	$(VENV)/bin/ruff check --fix rag ui eval bench tests
 
 eval: setup
 	$(VENV)/bin/rag eval --dataset eval/dataset.jsonl --conversations eval/conversations.jsonl \

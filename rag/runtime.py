@@ -130,31 +130,34 @@ class ModelServer:
         with self._lock:
             self._kill()
 
+    def model_settings(self) -> dict[str, str | int | bool]:
+        """How the model process loads the model: fields of llama_cpp.server's ModelSettings
+        (the benchmark loads its in-process reference with the same)."""
+        return {
+            "model": self.model_path,
+            "n_ctx": self.n_ctx,
+            "n_threads": self.threads,
+            "n_batch": 512,
+            # The server's default keeps the logits of every prompt token (for logprobs), a
+            # vocabulary-sized product per token that slows every prompt: nothing here reads them.
+            "logits_all": False,
+            "verbose": False,
+        }
+
     # -- process management ----------------------------------------------------------------
     def _command(self) -> list[str]:
+        settings = self.model_settings().items()
+        flags = [arg for name, value in settings for arg in (f"--{name}", str(value))]
         return [
             sys.executable,
             "-m",
             "rag.runtime",
             str(os.getpid()),
-            "--model",
-            self.model_path,
             "--host",
             "127.0.0.1",
             "--port",
             str(self.port),
-            "--n_ctx",
-            str(self.n_ctx),
-            "--n_threads",
-            str(self.threads),
-            "--n_batch",
-            "512",
-            # The server's default keeps the logits of every prompt token (for logprobs), a
-            # vocabulary-sized product per token that slows every prompt: nothing here reads them.
-            "--logits_all",
-            "False",
-            "--verbose",
-            "False",
+            *flags,
         ]
 
     def _start(self) -> None:

@@ -1,0 +1,219 @@
+"""Measurements of the language model and of whole answers, on the production components.
+
+- ``llm_speed``: the pipeline's own backend (``rag.factory.make_backend``: the profile's
+  GGUF model in its supervised process, ``rag.runtime.ModelServer``), streamed through its
+  ``stream`` method with the prompts, stop sequences and token limits the pipeline uses:
+  start time, time to the first token with a cold and with a prefix-cached prompt, prompt
+  and decoding tokens/s.
+- ``llm_inprocess_reference``: the same GGUF loaded in the benchmark's process by
+  llama-cpp-python's server loader with the model process's own settings, streamed
+  directly: what the process boundary costs.
+- ``ask_latency``: ``Pipeline.ask_stream`` end to end and to the first token.
+
+The prompts are built as ``Pipeline.ask_stream`` builds them (``answer_prompt``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from bench.measure import decode_rate, ms_since, timed_stream
+from rag.context import STOP, build_context, build_prompt, chat_messages
+from rag.drafts import MAX_ANSWER_TOKENS, MAX_CHAT_TOKENS
+from rag.evidence import select_evidence
+from rag.language import detect_language
+from rag.llm import Backend, LlamaCppBackend
+from rag.pipeline import Pipeline
+from rag.retrieve import retrieve
+from rag.runtime import ModelServer
+from rag.stats import summarize
+from rag.types import EventKind
+
+logger = logging.getLogger(__name__)
+
+Prompt = str | list[tuple[str, str]]  # a completion prompt, or chat messages
+
+
+def answer_prompt(pipeline: Pipeline, question: str) -> Prompt:
+    """The prompt the pipeline gives its model for a question: chat messages over the
+    article(s) or the retrieved passages for an instruction-tuned profile, a few-shot
+    completion over the closest evidence sentences for a base one."""
+    store, embedder, settings = pipeline.store, pipeline.embedder, pipeline.settings
+    language, _ = detect_language(question, settings.lang)
+    vector = embedder.embed_query(question)
+    hits = retrieve(store, embedder, question, settings.k, "fused", None, vector)
+    if pipeline.backend.mode == "chat":
+        context = build_context(store, hits, None, pipeline.profile.context)
+        return chat_messages(context, question, language)
+    evidence = select_evidence(store, embedder, vector, hits)
+    return build_prompt(pipeline.profile.prompts, language, evidence, question)
+
+
+def generation_limits(mode: str) -> tuple[list[str], int]:
+    """The stop sequences and answer length the pipeline streams with, per backend mode.
+
+    >>> generation_limits("completion")
+    (['\\n'], 48)
+    """
+    return ([], MAX_CHAT_TOKENS) if mode == "chat" else (STOP, MAX_ANSWER_TOKENS)
+
+
+def unique(prompt: Prompt, tag: str) -> Prompt:
+    """The prompt with a unique first line, so llama.cpp can reuse none of it.
+
+    >>> unique("Q: why?", "(1)")
+    '(1)\\nQ: why?'
+    >>> unique([("system", "S"), ("user", "U")], "(1)")
+    [('system', '(1)\\nS'), ('user', 'U')]
+    """
+    if isinstance(prompt, str):
+        return f"{tag}\n{prompt}"
+    (role, first), *rest = prompt
+    return [(role, f"{tag}\n{first}"), *rest]
+
+
+def prompt_text(prompt: Prompt) -> str:
+    """All the text of a prompt, for counting its tokens."""
+    return prompt if isinstance(prompt, str) else "\n".join(text for _, text in prompt)
+
+
+def count_tokens(base_url: str, text: str) -> int:
+    """Tokens of a text, counted by the model process (llama-cpp-python's extras API)."""
+    body = json.dumps({"input": text}).encode()
+    request = urllib.request.Request(
+        f"{base_url.removesuffix('/v1')}/extras/tokenize/count",
+        body,
+        {"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as reply:
+        return int(json.load(reply)["count"])
+
+
+def started_backend(pipeline: Pipeline) -> tuple[LlamaCppBackend, float]:
+    """The pipeline's backend, made now by its factory (the model process starts), and the
+    seconds that took."""
+    start = time.perf_counter()
+    backend: Backend = pipeline.backend
+    seconds = time.perf_counter() - start
+    if not isinstance(backend, LlamaCppBackend):
+        raise TypeError(
+            f"the benchmark times the embedded model (llm_backend=llamacpp), not {backend.name}"
+        )
+    return backend, seconds
+
+
+def llm_speed(backend: LlamaCppBackend, load_s: float, prompts: list[Prompt]) -> dict:
+    """The production backend (the model in its supervised process): start time, TTFT cold
+    (a unique first line defeats llama.cpp's prefix reuse) and prefix-cached (the few-shot
+    prefix or the article is reused, as in the running app), prompt and decoding tokens/s."""
+    stop, max_tokens = generation_limits(backend.mode)
+    url = backend.server.ensure()
+    list(backend.stream(prompts[0], stop, 4))  # warm-up
+    cold, prompt_rates, cached, decode_rates, sizes = [], [], [], [], []
+    for i, prompt in enumerate(prompts):
+        fresh = unique(prompt, f"({i}, {time.time_ns()})")
+        first, _, _ = timed_stream(backend.stream(fresh, [], 1))
+        cold.append(first)
+        sizes.append(count_tokens(url, prompt_text(fresh)))
+        prompt_rates.append(sizes[-1] / first * 1000)
+    for prompt in prompts:
+        first, count, total = timed_stream(backend.stream(prompt, stop, max_tokens))
+        cached.append(first)
+        if (rate := decode_rate(count, first, total)) is not None:
+            decode_rates.append(rate)
+    logger.info("model process: first token %.0f ms prefix cached", np.median(cached))
+    return {
+        "model": Path(backend.path).name,
+        "where": "supervised model process (rag.runtime), through the OpenAI protocol",
+        "threads": backend.server.threads,
+        "load_s": round(load_s, 2),
+        "max_tokens": max_tokens,
+        "ttft_cold_ms": summarize(cold),
+        "ttft_prefix_cached_ms": summarize(cached),
+        "prompt_tokens": int(np.median(sizes)),
+        "prompt_tokens_per_s": round(float(np.median(prompt_rates)), 1),
+        "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
+    }
+
+
+def llm_inprocess_reference(server: ModelServer, mode: str, prompts: list[Prompt]) -> dict:
+    """The model process's GGUF and settings (``ModelServer.model_settings``), loaded in this
+    process by llama-cpp-python's server loader and streamed without HTTP: what the
+    process boundary costs, in one run."""
+    from llama_cpp.server.model import LlamaProxy  # compiled extension: only this job loads it
+    from llama_cpp.server.settings import ModelSettings
+
+    llama = LlamaProxy.load_llama_from_model_settings(ModelSettings(**server.model_settings()))
+    stop, max_tokens = generation_limits(mode)
+
+    def stream(prompt: Prompt, n: int) -> Iterator:
+        if isinstance(prompt, str):
+            return llama.create_completion(
+                prompt, max_tokens=n, temperature=0.0, top_k=1, stop=stop, stream=True
+            )
+        messages = [{"role": role, "content": text} for role, text in prompt]
+        return llama.create_chat_completion(
+            messages, max_tokens=n, temperature=0.0, top_k=1, stop=stop, stream=True
+        )
+
+    try:
+        timed_stream(stream(prompts[0], 4))  # warm-up
+        cached, decode_rates = [], []
+        for prompt in prompts:
+            first, count, total = timed_stream(stream(prompt, max_tokens))
+            cached.append(first)
+            if (rate := decode_rate(count, first, total)) is not None:
+                decode_rates.append(rate)
+    finally:
+        llama.close()
+    return {
+        "where": "in the benchmark's own process (reference)",
+        "ttft_prefix_cached_ms": summarize(cached),
+        "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
+    }
+
+
+def timed_answer(pipeline: Pipeline, question: str) -> tuple[float, float | None, dict]:
+    """(ms in total, ms to the first 'token' event or None, the answer's timings_ms)."""
+    start = time.perf_counter()
+    first, answer = None, None
+    for event in pipeline.ask_stream(question):
+        if first is None and event.kind == EventKind.TOKEN:
+            first = ms_since(start)
+        answer = event.answer or answer
+    if answer is None:
+        raise RuntimeError(f"ask_stream gave no final answer to {question!r}")
+    return ms_since(start), first, dict(answer.timings_ms)
+
+
+def ask_latency(pipeline: Pipeline, questions: list[str]) -> dict:
+    """End-to-end answer latency, time to the first token and the answer's own stage
+    timings, through Pipeline.ask_stream, from the first question after the app's start
+    (``warm_up``: the models load and the shared prompt prefix is evaluated)."""
+    start = time.perf_counter()
+    pipeline.warm_up()
+    warm_up_s = time.perf_counter() - start
+    timed = [timed_answer(pipeline, q) for q in questions]
+    stages: dict[str, list[float]] = {}
+    for _, _, timings in timed:
+        for name, ms in timings.items():
+            stages.setdefault(name, []).append(ms)
+    ttft = [first for _, first, _ in timed if first is not None]
+    return {
+        "available": True,
+        "via": "ask_stream",
+        "profile": pipeline.profile.name,
+        "warm_up_s": round(warm_up_s, 2),
+        "questions": len(questions),
+        "first_question_ms": round(timed[0][0], 1),
+        "total_ms": summarize([total for total, _, _ in timed]),
+        "first_token_ms": summarize(ttft) if ttft else None,
+        "stages_ms": {name: summarize(v) for name, v in stages.items()},
+    }
