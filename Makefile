@@ -29,7 +29,7 @@ setup: $(STAMP)
 # project; the last step proves that the embedded model loads and generates (`rag doctor`).
 $(STAMP): pyproject.toml $(LLAMA_STAMP)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet -e '.[dev,cluster]'
 	$(VENV)/bin/rag doctor --setup
 	touch $(STAMP)
 

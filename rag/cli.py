@@ -26,10 +26,22 @@ BACKEND_HELP = f"LLM backend: {' or '.join(BACKENDS)} (default {Settings.llm_bac
 PROFILE_HELP = f"embedded model profile: {', '.join(profiles())} (default {Settings.profile})"
 
 
+def add_engine_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        help="local (default) or ray: index, and search the shards, on a Ray cluster",
+    )
+    p.add_argument(
+        "--address", help="the Ray cluster's host:port (`ray start --head`); default: local Ray"
+    )
+
+
 def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
-    names = ("k", "index_dir", "backend", "lang", "profile")
+    names = ("k", "index_dir", "backend", "lang", "profile", "engine", "address", "shards")
     flags = {name: getattr(args, name, None) for name in names}
     flags["llm_backend"] = flags.pop("backend")
+    flags["ray_address"] = flags.pop("address")
+    flags["workers"] = getattr(args, "workers", None)
     return build_pipeline(resolve_settings(**flags), progress=progress)
 
 
@@ -158,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", help="add or update articles in the index")
     p.add_argument("files", nargs="*", help="UTF-8 .txt or .md articles (default: the bundled one)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    add_engine_flags(p)
+    p.add_argument("--shards", type=int, help="cut the index into this many shards (default 1)")
+    p.add_argument(
+        "--workers", type=int, help="embedding workers of a Ray build (default: one per CPU)"
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("search", help="show the passages that best match a question")
@@ -214,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--auth", help="user:password, required to bind a non-local address")
     p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
     p.add_argument("--profile", help=PROFILE_HELP)
+    add_engine_flags(p)
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("doctor", help="versions, CPU, runtime build, models, index, a test run")

@@ -81,14 +81,24 @@ def document_from_text(text: str, name: str, doc_id: str | None = None) -> Docum
     return Document(doc.doc_id, name, text, language=text_language(body))
 
 
-def load_document(path: str | Path) -> Document:
-    """Read one article file (UTF-8 .txt or .md)."""
+def read_article_file(path: str | Path) -> tuple[str, bytes]:
+    """(path, raw bytes) of one article file, or an InputError saying what is wrong."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file; check the path.")
     if not path.is_file():
         raise InputError(f"{path}: not a file; give a .txt or .md article.")
-    return document_from_text(decode_article(path.read_bytes(), str(path)), path.name)
+    return str(path), path.read_bytes()
+
+
+def document_from_file_bytes(path: str, data: bytes) -> Document:
+    """An article file's bytes -> a checked, cleaned Document (named after the file)."""
+    return document_from_text(decode_article(data, path), Path(path).name)
+
+
+def load_document(path: str | Path) -> Document:
+    """Read one article file (UTF-8 .txt or .md)."""
+    return document_from_file_bytes(*read_article_file(path))
 
 
 def _content_span(line: str, start: int) -> tuple[int, int] | None:

@@ -41,3 +41,7 @@ class ModelUnavailableError(RagError):
 
 class BackendError(RagError):
     """The LLM backend failed: server unreachable, timed out or died mid-answer."""
+
+
+class IndexBuildError(RagError):
+    """A distributed index build failed after Ray's retries; the previous index is intact."""

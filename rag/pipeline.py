@@ -12,8 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from rag.chunking import ChunkingConfig
 from rag.cite import cite
@@ -21,7 +22,7 @@ from rag.context import build_context, chat_messages
 from rag.corpus import default_documents, load_document
 from rag.drafts import Drafter
 from rag.embed import Embedder
-from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
+from rag.errors import BackendError, ConfigError, IndexCorruptError, IndexMissingError, InputError
 from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
@@ -41,7 +42,7 @@ from rag.store import (
     save_index,
     stored_documents,
 )
-from rag.types import Answer, Document, Event, EventKind, SearchResult
+from rag.types import Answer, Document, Event, EventKind, IndexReport, SearchResult
 
 log = logging.getLogger(__name__)
 REWRITE_TOKENS = 64  # a follow-up rewritten as one standalone question
@@ -51,15 +52,6 @@ FALLBACK_LABEL = {
     "en": "Extractive answer (the language model failed on this question; the best-supported "
     "sentences of the article):",
 }
-
-
-@dataclass(frozen=True)
-class IndexReport:
-    changed: bool
-    documents: int
-    passages: int
-    embedded: int
-    message: str
 
 
 def _ms(since: float) -> float:
@@ -89,26 +81,24 @@ class Pipeline:
         self.refusal = RefusalPolicy.load(self.profile.refusal_path)
 
     # -- stages, loaded once -------------------------------------------------------------
+    def _once(self, attribute: str, make: Callable[[], Any]) -> Any:
+        """The part held in ``attribute``, made on first use (once, under the lock)."""
+        with self._lock:
+            if getattr(self, attribute) is None:
+                setattr(self, attribute, make())
+            return getattr(self, attribute)
+
     @property
     def embedder(self) -> Embedder:
-        with self._lock:
-            if self._embedder is None:
-                self._embedder = self._make_embedder()
-            return self._embedder
+        return self._once("_embedder", self._make_embedder)
 
     @property
     def backend(self) -> Backend:
-        with self._lock:
-            if self._backend is None:
-                self._backend = self._make_backend()
-            return self._backend
+        return self._once("_backend", self._make_backend)
 
     @property
     def store(self) -> IndexStore:
-        with self._lock:
-            if self._store is None:
-                self._store = self._open_index()
-            return self._store
+        return self._once("_store", self._open_index)
 
     def _open_index(self) -> IndexStore:
         """The index on disk; on first use, one is built over the bundled article."""
@@ -123,7 +113,8 @@ class Pipeline:
         """The index on disk, refused when it was built with other settings."""
         manifest = read_manifest(self.settings.index_dir)
         check_compatible(manifest, self.settings.embed_model, self.chunking)
-        store = load_index(self.settings.index_dir)
+        ray = self.settings.engine == "ray"
+        store = load_index(self.settings.index_dir, self._cluster().RayFanout if ray else None)
         check_compatible(
             store.manifest,
             self.settings.embed_model,
@@ -162,7 +153,10 @@ class Pipeline:
 
     def index(self, files: list[str | Path], rebuild: bool = False) -> IndexReport:
         """Add or update articles; unchanged ones cost nothing. Nothing changes on error."""
-        new_docs = [load_document(f) for f in files]  # every file is checked first
+        if self.settings.engine == "ray":  # read here, checked and cleaned in Ray tasks
+            new_docs = self._cluster().read_articles(files)
+        else:
+            new_docs = [load_document(f) for f in files]  # every file is checked first
         return self.index_documents(new_docs, rebuild=rebuild)
 
     def index_documents(self, new_docs: list[Document], rebuild: bool = False) -> IndexReport:
@@ -182,7 +176,7 @@ class Pipeline:
                 d.doc_id in docs and content_hash(docs[d.doc_id].text) == content_hash(d.text)
                 for d in new_docs
             )
-            if previous is not None and unchanged:
+            if previous is not None and unchanged and self._same_shards(previous):
                 return IndexReport(
                     False,
                     len(docs),
@@ -191,13 +185,7 @@ class Pipeline:
                     "Index is up to date: nothing to embed.",
                 )
             docs.update({d.doc_id: d for d in new_docs})
-            store = build_index(
-                list(docs.values()),
-                self.embedder,
-                self.chunking,
-                previous=previous,
-                progress=self.progress,
-            )
+            store = self._build(list(docs.values()), previous)
             save_index(store, self.settings.index_dir)
             self._store = store
             embedded = store.manifest["embedded_in_this_build"]
@@ -229,9 +217,7 @@ class Pipeline:
                     "removing it."
                 )
             docs = [d for d in previous.documents.values() if d.doc_id != doc_id]
-            store = build_index(
-                docs, self.embedder, self.chunking, previous=previous, progress=self.progress
-            )
+            store = self._build(docs, previous)
             save_index(store, self.settings.index_dir)
             self._store = store
             return IndexReport(
@@ -242,6 +228,38 @@ class Pipeline:
                 f"Removed {doc_id}: {len(docs)} article(s), {len(store.passages)} passages "
                 f"left in {self.settings.index_dir}.",
             )
+
+    def _build(self, docs: list[Document], previous: IndexStore | None) -> IndexStore:
+        """An index over docs, on this machine or on the Ray cluster (``engine``)."""
+        if self.settings.engine == "ray":
+            cluster = self._cluster()
+            return cluster.build_index_on_cluster(
+                docs, self.embedder, self.chunking, self.settings, previous
+            )
+        return build_index(
+            docs,
+            self.embedder,
+            self.chunking,
+            previous=previous,
+            progress=self.progress,
+            shards=self.settings.shards,
+        )
+
+    def _same_shards(self, store: IndexStore) -> bool:
+        wanted = max(1, min(self.settings.shards, len(store.passages)))
+        return len(store.manifest.get("shards") or [0]) == wanted
+
+    def _cluster(self) -> ModuleType:
+        """``rag.cluster``, connected to the settings' Ray cluster (or a local instance)."""
+        try:
+            from rag import cluster
+        except ImportError as exc:
+            raise ConfigError(
+                f"the ray engine needs Ray ({exc}); install it with "
+                "`pip install 'rag-article-assistant[cluster]'`."
+            ) from exc
+        cluster.connect(self.settings.ray_address)
+        return cluster
 
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())

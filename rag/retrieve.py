@@ -25,10 +25,14 @@ MODES = ("fused", "dense", "bm25")
 
 
 def dense_ranking(store: IndexStore, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
-    """Passage rows by cosine similarity, best first."""
+    """Passage rows by cosine similarity, best first (equal scores: the lower row first, so
+    that an index cut into shards ranks exactly as a single one)."""
     n = min(n, len(store.passages))
     scores, rows = store.dense.search(query_vector.reshape(1, -1).astype(np.float32), n)
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    found = rows[0] >= 0
+    scores, rows = scores[0][found], rows[0][found]
+    order = np.lexsort((rows, -scores))
+    return [(int(rows[i]), float(scores[i])) for i in order]
 
 
 def bm25_ranking(store: IndexStore, question: str, n: int) -> list[tuple[int, float]]:

@@ -27,7 +27,11 @@ PromptMode = Literal["completion", "chat"]  # a text prompt (base models), or ch
 LANGUAGES: tuple[str, ...] = get_args(Language)
 BACKENDS: tuple[str, ...] = get_args(Backend)
 PROMPT_MODES: tuple[str, ...] = get_args(PromptMode)
+Engine = Literal["local", "ray"]  # where indexing runs and shards are searched
+ENGINES: tuple[str, ...] = get_args(Engine)
 K_RANGE = (1, 50)  # passages retrieved per question
+SHARDS_RANGE = (1, 1024)  # shards an index is cut into
+WORKERS_RANGE = (0, 1024)  # embedding actors of a Ray build; 0: one per CPU of the cluster
 PASSAGE_CHARS = 550  # the longest passage, in characters (see rag.chunking)
 PASSAGE_CHARS_RANGE = (100, 5_000)
 
@@ -55,6 +59,10 @@ class Settings:
     k: int = 4
     max_chars: int = PASSAGE_CHARS
     lang: Language = "auto"
+    engine: Engine = "local"
+    ray_address: str = ""  # host:port of `ray start --head`; empty: a local Ray instance
+    shards: int = 1
+    workers: int = 0
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -111,6 +119,9 @@ def _check(s: Settings) -> None:
     check_choice("lang", s.lang, LANGUAGES)
     check_range("k", s.k, K_RANGE)
     check_range("max_chars", s.max_chars, PASSAGE_CHARS_RANGE)
+    check_choice("engine", s.engine, ENGINES)
+    check_range("shards", s.shards, SHARDS_RANGE)
+    check_range("workers", s.workers, WORKERS_RANGE)
     for name in ("llm_timeout", "openai_timeout"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}={getattr(s, name)} must be a positive number of seconds.")

@@ -11,6 +11,8 @@ Layout under the index directory::
         vectors.npy      normalised passage vectors (reused when a document is unchanged)
         dense.faiss      the FAISS index over the vectors (inner product)
         bm25/            the BM25 index over analyzed passages
+        shard-<i>/       instead of dense.faiss and bm25/, in an index cut into shards
+                         (``rag.shards``): each shard's dense.faiss and bm25/
 
 A build writes a new version directory and only then replaces ``CURRENT``, so a build
 that is killed halfway leaves the previous index untouched and loadable.
@@ -22,6 +24,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,6 +37,15 @@ from rag.chunking import ChunkingConfig, chunk_document
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.fileio import read_jsonl, sha256_file, sha256_text, write_jsonl
+from rag.shards import (
+    Fanout,
+    Shard,
+    ShardedBM25,
+    ShardedDense,
+    ThreadFanout,
+    slice_bm25,
+    split_rows,
+)
 from rag.types import Document, Passage
 
 FORMAT_VERSION = 1
@@ -51,14 +63,16 @@ FIX = "run `rag index --rebuild` to build it again"
 
 @dataclass
 class IndexStore:
-    """An index in memory: everything retrieval and citation need."""
+    """An index in memory: everything retrieval and citation need. In an index cut into
+    shards, ``dense`` and ``bm25`` search every shard and merge (``rag.shards``)."""
 
     documents: dict[str, Document]
     passages: list[Passage]
     vectors: np.ndarray
-    dense: faiss.Index
-    bm25: bm25s.BM25
+    dense: faiss.Index | ShardedDense
+    bm25: bm25s.BM25 | ShardedBM25
     manifest: dict
+    shards: tuple[Shard, ...] = ()
 
 
 content_hash = sha256_text
@@ -124,22 +138,51 @@ def build_index(
     chunking: ChunkingConfig,
     previous: IndexStore | None = None,
     progress: bool = True,
+    shards: int = 1,
 ) -> IndexStore:
-    """An index over documents, reusing the vectors of unchanged ones from ``previous``."""
-    reusable: dict[str, np.ndarray] = {}
-    if previous is not None:
-        old_hashes = previous.manifest["documents"]
-        for i, p in enumerate(previous.passages):
-            doc = next((d for d in documents if d.doc_id == p.doc_id), None)
-            if doc and old_hashes.get(p.doc_id, {}).get("hash") == content_hash(doc.text):
-                reusable[p.id] = previous.vectors[i]
+    """An index over documents, reusing the vectors of unchanged ones from ``previous``,
+    cut into ``shards`` shards when more than one."""
+    reusable = reusable_vectors(previous, documents)
     passages = [p for d in documents for p in chunk_document(d, chunking)]
     fresh = [p for p in passages if p.id not in reusable]
     new_vectors = dict(zip((p.id for p in fresh), _embed(embedder, fresh, progress), strict=True))
-    vectors = np.array(
-        [reusable.get(p.id, new_vectors.get(p.id)) for p in passages], dtype=np.float32
-    ).reshape(len(passages), embedder.dim)
-    manifest = {
+    vectors = passage_matrix(passages, reusable, new_vectors, dim=embedder.dim)
+    manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
+    ranges = split_rows(len(passages), max(1, min(shards, len(passages))))
+    denses = [build_dense_index(vectors[start:stop]) for start, stop in ranges]
+    return assemble(documents, passages, vectors, manifest, denses)
+
+
+def reusable_vectors(
+    previous: IndexStore | None, documents: list[Document]
+) -> dict[str, np.ndarray]:
+    """Vectors of ``previous`` by passage id, for the documents whose text is unchanged."""
+    if previous is None:
+        return {}
+    old = previous.manifest["documents"]
+    unchanged = {
+        d.doc_id for d in documents if old.get(d.doc_id, {}).get("hash") == content_hash(d.text)
+    }
+    return {
+        p.id: previous.vectors[i] for i, p in enumerate(previous.passages) if p.doc_id in unchanged
+    }
+
+
+def passage_matrix(passages: list[Passage], *found: dict[str, np.ndarray], dim: int) -> np.ndarray:
+    """The passages' vectors, row by row, from the dicts that hold them."""
+    rows = [next(f[p.id] for f in found if p.id in f) for p in passages]
+    return np.array(rows, dtype=np.float32).reshape(len(passages), dim)
+
+
+def index_manifest(
+    documents: list[Document],
+    passages: list[Passage],
+    embedder: Embedder,
+    chunking: ChunkingConfig,
+    embedded: int,
+) -> dict:
+    """What an index was built from and with (checked by ``check_compatible``)."""
+    return {
         "format_version": FORMAT_VERSION,
         "embedding": {
             "model_id": embedder.model_id,
@@ -158,16 +201,46 @@ def build_index(
             }
             for d in documents
         },
-        "embedded_in_this_build": len(fresh),
+        "embedded_in_this_build": embedded,
     }
-    return IndexStore(
-        {d.doc_id: d for d in documents},
-        passages,
-        vectors,
-        build_dense_index(vectors),
-        build_bm25(passages),
-        manifest,
+
+
+def assemble(
+    documents: list[Document],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    manifest: dict,
+    denses: list[faiss.Index],
+) -> IndexStore:
+    """The index from its parts: one dense index, or one per shard (contiguous rows, as
+    ``split_rows`` cuts them). BM25 is built over all passages, then sliced per shard."""
+    docs = {d.doc_id: d for d in documents}
+    bm25 = build_bm25(passages)
+    if len(denses) == 1:
+        return IndexStore(docs, passages, vectors, denses[0], bm25, manifest)
+    ranges = split_rows(len(passages), len(denses))
+    manifest["shards"] = [list(r) for r in ranges]
+    shards = tuple(
+        Shard(start, stop, dense, slice_bm25(bm25, start, stop))
+        for (start, stop), dense in zip(ranges, denses, strict=True)
     )
+    return sharded_store(docs, passages, vectors, manifest, shards, ThreadFanout(shards))
+
+
+def sharded_store(
+    documents: dict[str, Document],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    manifest: dict,
+    shards: tuple[Shard, ...],
+    fanout: Fanout,
+    vocab_dict: dict[str, int] | None = None,
+) -> IndexStore:
+    """An index whose searches fan out over its shards (held here, or by ``fanout``'s
+    workers, in which case ``vocab_dict`` is the shards' common BM25 vocabulary)."""
+    dense = ShardedDense(fanout, len(passages))
+    bm25 = ShardedBM25(fanout, vocab_dict if vocab_dict is not None else shards[0].bm25.vocab_dict)
+    return IndexStore(documents, passages, vectors, dense, bm25, manifest, shards)
 
 
 def save_index(store: IndexStore, index_dir: Path) -> Path:
@@ -181,8 +254,10 @@ def save_index(store: IndexStore, index_dir: Path) -> Path:
     write_jsonl(tmp / "documents.jsonl", [asdict(d) for d in store.documents.values()])
     write_jsonl(tmp / "passages.jsonl", [asdict(p) for p in store.passages])
     np.save(tmp / "vectors.npy", store.vectors)
-    faiss.write_index(store.dense, str(tmp / "dense.faiss"))
-    store.bm25.save(str(tmp / "bm25"))
+    for folder, shard in _shard_folders(tmp, store):
+        folder.mkdir(exist_ok=True)
+        faiss.write_index(shard.dense, str(folder / "dense.faiss"))
+        shard.bm25.save(str(folder / "bm25"), show_progress=False)
     files = sorted(p for p in tmp.rglob("*") if p.is_file())
     store.manifest["files"] = {str(p.relative_to(tmp)): sha256_file(p) for p in files}
     store.manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -194,6 +269,14 @@ def save_index(store: IndexStore, index_dir: Path) -> Path:
     os.replace(pointer, index_dir / "CURRENT")
     _prune(index_dir, keep=version.name)
     return version
+
+
+def _shard_folders(version: Path, store: IndexStore) -> list[tuple[Path, Shard]]:
+    """Where each shard's files live: the version folder itself for a single index."""
+    if not store.shards:
+        whole = Shard(0, len(store.passages), store.dense, store.bm25)
+        return [(version, whole)]
+    return [(version / f"shard-{i}", shard) for i, shard in enumerate(store.shards)]
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -274,18 +357,40 @@ def stored_documents(index_dir: Path) -> list[Document]:
         raise IndexCorruptError(f"cannot read the articles at {version} ({exc}); {FIX}.") from exc
 
 
-def load_index(index_dir: Path) -> IndexStore:
-    """The current index, after checking every file against the manifest's checksums."""
+def load_shard(folder: Path, start: int, stop: int) -> Shard:
+    """One shard's indexes from its folder (the version folder for a single index)."""
+    dense = tune_search(faiss.read_index(str(folder / "dense.faiss")))
+    return Shard(start, stop, dense, bm25s.BM25.load(str(folder / "bm25")))
+
+
+def shard_folders(version: Path, manifest: dict, n: int) -> list[tuple[Path, int, int]]:
+    """(folder, start, stop) of every shard of an index version of n passages."""
+    ranges = manifest.get("shards") or [(0, n)]
+    if len(ranges) == 1:
+        return [(version, 0, n)]
+    return [(version / f"shard-{i}", start, stop) for i, (start, stop) in enumerate(ranges)]
+
+
+def load_index(index_dir: Path, fanout: Callable[[list], Fanout] | None = None) -> IndexStore:
+    """The current index, after checking every file against the manifest's checksums.
+
+    The shards of a sharded index are searched in threads here, or by ``fanout`` (given
+    the (folder, start, stop) of each shard, it returns the searchers: Ray actors)."""
     version = current_version(index_dir)
     manifest = read_manifest(index_dir)
     _verify_files(version, manifest)
     try:
-        documents = [Document(**row) for row in read_jsonl(version / "documents.jsonl")]
+        documents = {d["doc_id"]: Document(**d) for d in read_jsonl(version / "documents.jsonl")}
         passages = [Passage(**row) for row in read_jsonl(version / "passages.jsonl")]
         vectors = np.load(version / "vectors.npy", mmap_mode="r")  # FAISS holds its own copy
-        dense = faiss.read_index(str(version / "dense.faiss"))
-        bm25 = bm25s.BM25.load(str(version / "bm25"))
+        folders = shard_folders(version, manifest, len(passages))
+        if len(folders) > 1 and fanout is not None:
+            vocab = json.loads((folders[0][0] / "bm25" / "vocab.index.json").read_text("utf-8"))
+            return sharded_store(documents, passages, vectors, manifest, (), fanout(folders), vocab)
+        shards = tuple(load_shard(*folder) for folder in folders)
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
         raise IndexCorruptError(f"cannot read the index at {version} ({exc}); {FIX}.") from exc
-    tune_search(dense)  # HNSW indexes of older builds keep the efSearch saved with them
-    return IndexStore({d.doc_id: d for d in documents}, passages, vectors, dense, bm25, manifest)
+    if len(shards) == 1:
+        whole = shards[0]
+        return IndexStore(documents, passages, vectors, whole.dense, whole.bm25, manifest)
+    return sharded_store(documents, passages, vectors, manifest, shards, ThreadFanout(shards))

@@ -164,3 +164,14 @@ class SearchResult:
             "passages": [h.to_json() for h in self.hits],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """What an indexing command did, for the CLI and the UI."""
+
+    changed: bool
+    documents: int
+    passages: int
+    embedded: int
+    message: str
