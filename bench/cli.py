@@ -24,9 +24,10 @@ import bench
 from bench.jobs import Job, Shared, work_article, work_build, work_compute, work_serve, work_vectors
 from bench.measure import load_average, machine
 from bench.report import Table, label
+from bench.scale import work_scale, work_shards
 from bench.workers import WorkerFailed, configure_logging, run_isolated
+from rag.dense import EXACT_SEARCH_LIMIT
 from rag.settings import Settings, resolve_settings
-from rag.store import EXACT_SEARCH_LIMIT
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ DEFAULT_SIZES = [10_000, 100_000, 1_000_000]
 DEFAULT_RUNS = 3
 REAL_EMBED_LIMIT = 10_000  # at most this many synthetic passages are embedded for real,
 REAL_EMBED_BUDGET_S = 180  # and only as many as the measured rate embeds in 3 minutes
+DEFAULT_SCALE_PASSAGES = 20_000  # embedded three times (local, Ray 1 and 2 workers)
 
 
 class Runner:
@@ -94,12 +96,15 @@ def run_bench(
     progress: bool = True,
     *,
     embed_limit: int | None = None,
+    scale_passages: int = 0,
 ) -> dict:
     """Run every part, print the report as it goes, write all figures to ``out`` (JSON).
 
     ``embed_limit`` caps how many synthetic passages are embedded for real; by default, as
     many as the measured embedding rate gets through in REAL_EMBED_BUDGET_S, at most
-    REAL_EMBED_LIMIT. Larger corpora get generated vectors.
+    REAL_EMBED_LIMIT. Larger corpora get generated vectors. Every corpus is also searched
+    cut into 2 and 4 shards; ``scale_passages`` passages are embedded for real locally and
+    on Ray with 1 and 2 workers (``bench.scale``).
     """
     started = time.perf_counter()
     meta = {
@@ -133,10 +138,18 @@ def run_bench(
             sized = replace(job, size=size)
             build = runner.figures(work_build, sized, f"build-{size}")
             serve = {} if "error" in build else runner.figures(work_serve, sized, f"serve-{size}")
-            results["corpora"][label(size)] = {"build": build, "serve": serve}
+            shards = (
+                {} if "error" in build else runner.figures(work_shards, sized, f"shards-{size}")
+            )
+            results["corpora"][label(size)] = {"build": build, "serve": serve, "shards": shards}
             table.corpus(label(size), build, serve)
+            table.shards(shards)
             shutil.rmtree(sized.index_dir, ignore_errors=True)
             write_results(out, results, started)
+        if scale_passages:
+            scaled = replace(job, size=scale_passages)
+            results["scale"] = runner.figures(work_scale, scaled, "scale")
+            table.scale(results["scale"])
     table.summary(results)
     write_results(out, results, started)
     table.footer(meta["total_s"], out)
@@ -159,6 +172,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="synthetic passages embedded for real (default: what 3 minutes allow; 0: none)",
     )
     parser.add_argument("--profile", help="embedded model profile to time (default: quality)")
+    parser.add_argument(
+        "--scale-passages",
+        type=int,
+        default=DEFAULT_SCALE_PASSAGES,
+        help="passages embedded for real locally and on Ray with 1 and 2 workers "
+        f"(default {DEFAULT_SCALE_PASSAGES:,}; 0: skip)",
+    )
     return parser
 
 
@@ -173,9 +193,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs = args.runs or (1 if args.quick else DEFAULT_RUNS)
     settings = resolve_settings(profile=args.profile)
-    results = run_bench(settings, Path(args.out), sizes, runs, embed_limit=args.embed_limit)
+    results = run_bench(
+        settings,
+        Path(args.out),
+        sizes,
+        runs,
+        embed_limit=args.embed_limit,
+        scale_passages=args.scale_passages,
+    )
     failed = [k for k, v in results.items() if isinstance(v, dict) and "error" in v]
-    failed += [
-        k for k, v in results["corpora"].items() if "error" in v["build"] or "error" in v["serve"]
-    ]
+    failed += [k for k, v in results["corpora"].items() if any("error" in r for r in v.values())]
     return 1 if failed else 0

@@ -64,6 +64,7 @@ from bench.synthetic import (
     spread,
     synthetic_corpus,
 )
+from rag.dense import build_dense_index
 from rag.factory import build_pipeline, make_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -71,7 +72,6 @@ from rag.stats import summarize
 from rag.store import (
     IndexStore,
     build_bm25,
-    build_dense_index,
     current_version,
     load_index,
     save_index,

@@ -187,6 +187,40 @@ class Table:
         )
         sys.stdout.flush()
 
+    def shards(self, r: dict) -> None:
+        if not r:
+            return
+        if "error" in r:
+            print(f"  shards {_failure(r)}")
+            return
+        cells = [
+            f"{count}: fused {latency(r[count]['retrieval_ms']['fused'])} ms, same top 10 "
+            f"{r[count]['same_top10_as_single']}"
+            for count in ("1", "2", "4")
+        ]
+        print("  shards (threads): " + "; ".join(cells))
+        sys.stdout.flush()
+
+    def scale(self, r: dict) -> None:
+        print("\n== scale-out: real embedding " + "=" * 51)
+        if "error" in r:
+            print(f"  {_failure(r)}")
+            return
+        print(
+            f"  {r['passages']:,} passages: local {r['local']['passages_per_s']} passages/s; "
+            f"Ray 1 worker {r['ray_1_workers']['passages_per_s']}, 2 workers "
+            f"{r['ray_2_workers']['passages_per_s']} (actors started and models loaded "
+            f"included; {r['cpus']} CPUs)"
+        )
+        ratios = r["ratios"]
+        print(
+            f"  ratios: Ray 1 worker / local {ratios['ray_1_worker_vs_local']}, Ray 2 workers "
+            f"/ local {ratios['ray_2_workers_vs_local']}, 2 workers / 1 "
+            f"{ratios['ray_2_workers_vs_1']}; largest difference from the local vectors "
+            f"{r['ray_2_workers']['max_abs_difference_from_local']:.1e}"
+        )
+        sys.stdout.flush()
+
     def summary(self, results: dict) -> None:
         print("\n== summary " + "=" * 69)
         print(

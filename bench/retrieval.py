@@ -15,10 +15,11 @@ import numpy as np
 
 from bench.measure import ms_since
 from rag.analyzer import analyze
+from rag.dense import build_dense_index
 from rag.language import text_language
 from rag.retrieve import MODES, retrieve
 from rag.stats import percentile, summarize
-from rag.store import IndexStore, build_dense_index
+from rag.store import IndexStore
 
 RECALL_K = 10
 

@@ -33,6 +33,7 @@ from ray.util import ActorPool
 
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.corpus import document_from_file_bytes, read_article_file
+from rag.dense import build_dense_index
 from rag.embed import Embedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.settings import Settings
@@ -40,7 +41,6 @@ from rag.shards import split_rows
 from rag.store import (
     IndexStore,
     assemble,
-    build_dense_index,
     index_manifest,
     load_shard,
     passage_matrix,

@@ -12,7 +12,7 @@ answers exactly as one index would:
 
 Fan-out runs in threads on one machine (``ThreadFanout``, here) or in Ray actors when the
 index is served on a cluster (``rag.cluster``). An exact (flat) shard index gives the same
-ranking as the single index; above ``rag.store.EXACT_SEARCH_LIMIT`` passages a shard is an
+ranking as the single index; above ``rag.dense.EXACT_SEARCH_LIMIT`` passages a shard is an
 IVF index, approximate like the single one.
 
 >>> split_rows(10, 3)

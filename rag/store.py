@@ -34,6 +34,7 @@ import numpy as np
 
 from rag.analyzer import ANALYZER_VERSION, analyze
 from rag.chunking import ChunkingConfig, chunk_document
+from rag.dense import EXACT_SEARCH_LIMIT, build_dense_index, tune_search
 from rag.embed import Embedder
 from rag.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from rag.fileio import read_jsonl, sha256_file, sha256_text, write_jsonl
@@ -49,15 +50,6 @@ from rag.shards import (
 from rag.types import Document, Passage
 
 FORMAT_VERSION = 1
-# Up to EXACT_SEARCH_LIMIT passages, exact search (~3 ms a query at 50k on 2 cores). Above
-# it, an inverted file (IVF): k-means cells, and a query scans the nprobe closest cells.
-# `make bench` at 1M passages: 2048 lists, 128 probed -> recall@10 0.98-0.99 against exact
-# search, ~4 ms a query (exact: 60+ ms), 20-45 s to build; HNSW with M=16..32 took 2.5-8 min
-# to build and reached only 0.84-0.91 even at efSearch 512.
-EXACT_SEARCH_LIMIT = 50_000
-IVF_LISTS_PER_SQRT_N = 2  # nlist ~ 2*sqrt(n), a power of two: 2048 lists at 1M passages
-IVF_TRAIN_PER_LIST = 64  # k-means trains on a sample of 64 vectors per list (faiss wants 39+)
-IVF_PROBE_SHARE, IVF_MIN_PROBE = 16, 64  # nprobe = nlist / 16, but at least 64 lists
 FIX = "run `rag index --rebuild` to build it again"
 
 
@@ -78,45 +70,16 @@ class IndexStore:
 content_hash = sha256_text
 
 
-def ivf_lists(n: int) -> int:
-    """How many IVF lists for n vectors: about 2*sqrt(n), a power of two, and never more
-    than k-means can train on n points.
-
-    >>> ivf_lists(1_000_000), ivf_lists(100_000), ivf_lists(10)
-    (2048, 512, 1)
-    """
-    nlist = 1 << int(np.round(np.log2(IVF_LISTS_PER_SQRT_N * np.sqrt(n))))
-    return max(1, min(nlist, n // 39))
-
-
-def tune_search(index: faiss.Index) -> faiss.Index:
-    """Set the search-time knob the code decides rather than the file (nprobe for IVF)."""
-    if isinstance(index, faiss.IndexIVF):
-        index.nprobe = min(index.nlist, max(IVF_MIN_PROBE, index.nlist // IVF_PROBE_SHARE))
-    return index
-
-
-def build_dense_index(vectors: np.ndarray, exact_limit: int = EXACT_SEARCH_LIMIT) -> faiss.Index:
-    """Exact inner-product search up to ``exact_limit`` vectors, an IVF index above."""
-    dim, n = vectors.shape[1], len(vectors)
-    if n <= exact_limit:
-        index = faiss.IndexFlatIP(dim)
-    else:
-        nlist = ivf_lists(n)
-        index = faiss.index_factory(dim, f"IVF{nlist},Flat", faiss.METRIC_INNER_PRODUCT)
-        rows = np.random.default_rng(0).choice(n, min(n, nlist * IVF_TRAIN_PER_LIST), replace=False)
-        index.train(vectors[np.sort(rows)])
-    index.add(vectors)
-    return tune_search(index)
-
-
 def build_bm25(passages: list[Passage]) -> bm25s.BM25:
     bm25 = bm25s.BM25()
     bm25.index([analyze(p.text) or ["\u2205"] for p in passages], show_progress=False)
     return bm25
 
 
-def _embed(embedder: Embedder, passages: list[Passage], progress: bool) -> np.ndarray:
+def embed_passages(
+    embedder: Embedder, passages: list[Passage], progress: bool = False
+) -> np.ndarray:
+    """The passages' vectors, in batches of 64 (the local build's embedding step)."""
     if not passages:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     from tqdm import tqdm
@@ -145,7 +108,9 @@ def build_index(
     reusable = reusable_vectors(previous, documents)
     passages = [p for d in documents for p in chunk_document(d, chunking)]
     fresh = [p for p in passages if p.id not in reusable]
-    new_vectors = dict(zip((p.id for p in fresh), _embed(embedder, fresh, progress), strict=True))
+    new_vectors = dict(
+        zip((p.id for p in fresh), embed_passages(embedder, fresh, progress), strict=True)
+    )
     vectors = passage_matrix(passages, reusable, new_vectors, dim=embedder.dim)
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
     ranges = split_rows(len(passages), max(1, min(shards, len(passages))))
@@ -218,13 +183,21 @@ def assemble(
     bm25 = build_bm25(passages)
     if len(denses) == 1:
         return IndexStore(docs, passages, vectors, denses[0], bm25, manifest)
-    ranges = split_rows(len(passages), len(denses))
-    manifest["shards"] = [list(r) for r in ranges]
+    return with_shards(IndexStore(docs, passages, vectors, denses[0], bm25, manifest), denses)
+
+
+def with_shards(store: IndexStore, denses: list[faiss.Index]) -> IndexStore:
+    """A single index's passages, vectors and BM25, cut into one shard per dense index
+    (rows as ``split_rows`` cuts them; BM25 sliced with its global term statistics)."""
+    ranges = split_rows(len(store.passages), len(denses))
+    manifest = {**store.manifest, "shards": [list(r) for r in ranges]}
     shards = tuple(
-        Shard(start, stop, dense, slice_bm25(bm25, start, stop))
+        Shard(start, stop, dense, slice_bm25(store.bm25, start, stop))
         for (start, stop), dense in zip(ranges, denses, strict=True)
     )
-    return sharded_store(docs, passages, vectors, manifest, shards, ThreadFanout(shards))
+    return sharded_store(
+        store.documents, store.passages, store.vectors, manifest, shards, ThreadFanout(shards)
+    )
 
 
 def sharded_store(

@@ -68,7 +68,9 @@ def test_quick_bench_writes_every_figure(tmp_path):
     settings = resolve_settings(index_dir=tmp_path / "index", profile="tiny")  # the fastest
     out = tmp_path / "bench.json"
     # embed_limit=0: no synthetic passage is embedded for real (that alone takes minutes)
-    run_bench(settings, out, sizes=[2000], runs=1, progress=False, embed_limit=0)
+    run_bench(
+        settings, out, sizes=[2000], runs=1, progress=False, embed_limit=0, scale_passages=128
+    )
     data = json.loads(out.read_text())
 
     for part in ("compute", "llm", "article"):
@@ -90,5 +92,15 @@ def test_quick_bench_writes_every_figure(tmp_path):
     assert set(serve["retrieval_ms"]) == {"dense", "bm25", "fused"}
     assert all(s["p50"] > 0 for s in serve["retrieval_ms"].values())
     assert 0 < build["recall_at_10"]["real_questions"] <= 1
+    shards = corpus["shards"]
+    assert "error" not in shards, shards
+    for count in ("1", "2", "4"):
+        assert shards[count]["retrieval_ms"]["fused"]["p50"] > 0
+        assert shards[count]["same_top10_as_single"] == 1.0  # exact shards rank as one index
+    scale = data["scale"]
+    assert "error" not in scale, scale
+    assert scale["passages"] == 128 and scale["cpus"] >= 1
+    assert all(scale[k]["passages_per_s"] > 0 for k in ("local", "ray_1_workers", "ray_2_workers"))
+    assert scale["ray_2_workers"]["max_abs_difference_from_local"] < 1e-5
     assert data["meta"]["total_s"] > 0
     assert all(n >= 0 for n in _numbers(build) + _numbers(serve))
