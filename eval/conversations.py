@@ -13,17 +13,17 @@ True
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from eval import metrics as m
 from rag.errors import InputError
+from rag.fileio import read_jsonl
 from rag.pipeline import Pipeline
 
 
 def load_conversations(path: Path) -> list[dict]:
     try:
-        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        rows = read_jsonl(path)
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read conversations from {path} ({exc}).") from None
     if not all({"id", "lang", "turns"} <= set(r) for r in rows):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import numpy as np
 
 from eval.dataset import Question, load_dataset
 from rag.factory import build_pipeline
+from rag.fileio import read_jsonl
 from rag.refusal import RefusalPolicy
 from rag.settings import resolve_settings
 
@@ -103,8 +103,7 @@ def main() -> None:
     pipeline = build_pipeline(resolve_settings(profile=args.profile))
     questions = load_dataset(Path(args.dataset))
     if args.records:
-        lines = Path(args.records).read_text("utf-8").splitlines()
-        signals = {r["id"]: r["signals"] for r in map(json.loads, lines)}
+        signals = {r["id"]: r["signals"] for r in read_jsonl(Path(args.records))}
     else:
         signals = {q.id: pipeline.ask(q.question).signals for q in questions}
     rows: list[Row] = [(q, signals[q.id]) for q in questions]
