@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 
 import faiss
@@ -58,6 +59,8 @@ def connect(address: str) -> None:
     local Ray instance when it is empty. Idempotent within a process."""
     if ray.is_initialized():
         return
+    if address:
+        _check_reachable(address)
     try:
         ray.init(
             address=address or None,
@@ -72,6 +75,19 @@ def connect(address: str) -> None:
             "--address out for a local instance."
         ) from exc
     log.info("Ray: %s", describe())
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in seconds, with the fix, where Ray would retry for minutes."""
+    host, _, port = address.rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address!r} ({exc}); start one with "
+            "`ray start --head` and pass the address it prints (host:port), or leave "
+            "--address out for a local instance."
+        ) from exc
 
 
 def describe() -> str:

@@ -28,6 +28,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
         (["index", "/nonexistent/article.txt"], "no such file"),
         (["search", "Alibaba", "--k", "0"], "out of range"),
         (["ask", "Alibaba", "--backend", "nope"], "is unknown; use llamacpp or openai"),
+        (["index", "--engine", "nope"], "is unknown; use local or ray"),
+        (["index", "--shards", "0"], "shards=0 is out of range"),
+        (["index", "--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(capsys, tmp_path, argv, message):
