@@ -195,7 +195,8 @@ class Table:
             return
         cells = [
             f"{count}: fused {latency(r[count]['retrieval_ms']['fused'])} ms, same top 10 "
-            f"{r[count]['same_top10_as_single']}"
+            f"{r[count]['same_top10_as_single']}, dense recall@10 "
+            f"{r[count]['dense_recall_at_10_vs_exact']}"
             for count in ("1", "2", "4")
         ]
         print("  shards (threads): " + "; ".join(cells))

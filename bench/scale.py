@@ -7,8 +7,9 @@
   ratios share the machine's load; the Ray vectors are checked against the local ones.
 - ``work_shards``: a saved synthetic index loaded, then cut into 2 and 4 shards as
   ``rag index --shards`` cuts them (the same vectors, a dense index per shard, BM25
-  sliced), and queried in threads: latency per mode, and the share of questions whose
-  fused top 10 is the single index's.
+  sliced), and queried in threads: latency per mode, the share of questions whose fused
+  top 10 is the single index's, and dense recall@10 against exact search (shards above
+  ``rag.dense.EXACT_SEARCH_LIMIT`` passages are IVF indexes, approximate as the single one).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import time
 from typing import Any
 
+import faiss
 import numpy as np
 
 from bench.jobs import Job
@@ -26,7 +28,7 @@ from bench.retrieval import retrieval_latency
 from bench.synthetic import CORPUS_SEED, sentence_pool, synthetic_corpus
 from rag.dense import build_dense_index
 from rag.factory import make_embedder
-from rag.retrieve import retrieve
+from rag.retrieve import dense_ranking, retrieve
 from rag.shards import split_rows
 from rag.store import IndexStore, embed_passages, load_index, with_shards
 
@@ -90,12 +92,19 @@ def top10(store: IndexStore, questions: list[str], vectors: np.ndarray) -> list[
     ]
 
 
+def dense_recall(store: IndexStore, vectors: np.ndarray, exact: np.ndarray) -> float:
+    """Mean share of the exact dense top 10 that the index's dense search returns."""
+    found = [{r for r, _ in dense_ranking(store, v, 10)} for v in vectors]
+    return float(np.mean([len(f & set(e)) / 10 for f, e in zip(found, exact, strict=True)]))
+
+
 def work_shards(job: Job) -> dict:
     """Retrieval latency over 1, 2 and 4 shards of the saved index of job.size passages."""
     shared = job.shared_vectors
     q, v = shared.questions, shared.question_vectors
     single = load_index(job.index_dir)
     reference = top10(single, q, v)
+    _, exact = faiss.knn(v, np.asarray(single.vectors), 10, metric=faiss.METRIC_INNER_PRODUCT)
     out: dict[str, Any] = {"passages": len(single.passages), "threads": "one per shard"}
     for count in SHARD_COUNTS:
         store, build_s = (single, 0.0) if count == 1 else cut(single, count)
@@ -105,6 +114,7 @@ def work_shards(job: Job) -> dict:
             "rss_mb": round(rss_mb(), 1),
             "retrieval_ms": retrieval_latency(store, q, v, job.runs, job.settings.k),
             "same_top10_as_single": round(float(same), 3),
+            "dense_recall_at_10_vs_exact": round(dense_recall(store, v, exact), 3),
         }
         logger.info("%d shard(s): fused %s ms", count, out[str(count)]["retrieval_ms"]["fused"])
     return out

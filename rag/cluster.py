@@ -211,8 +211,8 @@ class ShardServer:
     def search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         return self.shard.search(query, n)
 
-    def bm25_scores(self, term_ids: list[int]) -> np.ndarray:
-        return self.shard.bm25_scores(term_ids)
+    def bm25_top(self, term_ids: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.shard.bm25_top(term_ids, n)
 
 
 class RayFanout:
@@ -225,5 +225,5 @@ class RayFanout:
     def search(self, query: np.ndarray, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
         return ray.get([s.search.remote(query, n) for s in self.servers])
 
-    def bm25_scores(self, term_ids: list[int]) -> list[np.ndarray]:
-        return ray.get([s.bm25_scores.remote(term_ids) for s in self.servers])
+    def bm25_top(self, term_ids: list[int], n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        return ray.get([s.bm25_top.remote(term_ids, n) for s in self.servers])

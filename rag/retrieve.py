@@ -17,6 +17,7 @@ import numpy as np
 from rag.analyzer import analyze
 from rag.embed import Embedder
 from rag.language import text_language
+from rag.shards import ShardedBM25, bm25_top
 from rag.store import IndexStore
 from rag.types import Hit
 
@@ -40,13 +41,11 @@ def bm25_ranking(store: IndexStore, question: str, n: int) -> list[tuple[int, fl
     terms = [t for t in analyze(question) if t in store.bm25.vocab_dict]
     if not terms:
         return []
-    scores = store.bm25.get_scores(terms)
-    n = min(n, len(scores))
-    # argpartition on the negated scores, then a stable sort of the few kept: bm25s's own
-    # top-k took ~35 ms at a million passages when many scores tie.
-    top = np.argpartition(-scores, n - 1)[:n]
-    top = top[np.lexsort((top, -scores[top]))]
-    return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+    if isinstance(store.bm25, ShardedBM25):
+        scores, rows = store.bm25.top(terms, n)
+    else:
+        scores, rows = bm25_top(store.bm25, terms, n)
+    return [(int(r), float(s)) for r, s in zip(rows, scores, strict=True)]
 
 
 def reciprocal_rank_fusion(rankings: list[list[int]], k: int = RRF_K) -> list[tuple[int, float]]:
