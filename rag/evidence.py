@@ -37,8 +37,8 @@ class Evidence:
 
 
 class VectorCache:
-    """Sentence vectors by (model, document, span, text), the least recently used dropped
-    first once ``limit`` are held. Safe to share between threads."""
+    """Sentence vectors by (model id and fingerprint, document, span, text), the least
+    recently used dropped first once ``limit`` are held. Safe to share between threads."""
 
     def __init__(self, limit: int = 100_000):
         self.limit = limit
@@ -52,7 +52,8 @@ class VectorCache:
         """Passage-side vectors of the sentences, embedding only those not held."""
         if not sentences:
             return np.zeros((0, embedder.dim), dtype=np.float32)
-        keys = [(embedder.model_id, s.doc_id, s.start, s.end, s.text) for s in sentences]
+        model = (embedder.model_id, embedder.fingerprint)
+        keys = [(*model, s.doc_id, s.start, s.end, s.text) for s in sentences]
         with self._lock:
             held = {key: self._vectors[key] for key in keys if key in self._vectors}
         missing = [i for i, key in enumerate(keys) if key not in held]
