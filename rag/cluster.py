@@ -5,9 +5,10 @@
   article.
 - Embedding: a pool of actors, each loading the embedding model once (``rag.factory``)
   and taking batches of passages; vectors of unchanged articles are reused, as locally.
-- Writing: the dense index of each shard is built in a task; BM25 is built over all
-  passages and sliced per shard (``rag.shards``: global term statistics). The index is
-  then saved and committed atomically by the caller, exactly like a local build.
+- Writing: each shard's dense index is built in a task, and its BM25 index too, from the
+  term statistics of all shards summed first (``rag.shards``: the scores of an index built
+  over the whole corpus). The index is then saved and committed atomically by the caller,
+  exactly like a local build.
 - Search: one actor per shard holds it (it loads its folder, so the index directory must
   be reachable from the nodes: one machine, or shared storage), and a query fans out to
   them and merges (``RayFanout``).
@@ -27,6 +28,7 @@ import os
 import socket
 from pathlib import Path
 
+import bm25s
 import faiss
 import numpy as np
 import ray
@@ -38,10 +40,10 @@ from rag.dense import build_dense_index
 from rag.embed import Embedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.settings import Settings
-from rag.shards import split_rows
+from rag.shards import TermStats, bm25_part, split_rows, term_stats, vocabulary
 from rag.store import (
     IndexStore,
-    assemble,
+    from_parts,
     index_manifest,
     load_shard,
     passage_matrix,
@@ -104,6 +106,16 @@ def _read(path: str, data: bytes) -> Document:
 @ray.remote(max_retries=RETRIES)
 def _chunk(document: Document, chunking: ChunkingConfig) -> list[Passage]:
     return chunk_document(document, chunking)
+
+
+@ray.remote(max_retries=RETRIES)
+def _term_stats(texts: list[str]) -> TermStats:
+    return term_stats(texts)
+
+
+@ray.remote(max_retries=RETRIES)
+def _bm25_part(texts: list[str], stats: TermStats, vocab: dict[str, int]) -> bm25s.BM25:
+    return bm25_part(texts, stats, vocab)
 
 
 @ray.remote(max_retries=RETRIES)
@@ -196,9 +208,14 @@ def build_index_on_cluster(
     vectors = passage_matrix(passages, reusable, new_vectors, dim=embedder.dim)
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
     ranges = split_rows(len(passages), max(1, min(settings.shards, len(passages))))
-    blobs = _gather([_dense_shard.remote(vectors[start:stop]) for start, stop in ranges])
-    denses = [faiss.deserialize_index(blob) for blob in blobs]
-    return assemble(documents, passages, vectors, manifest, denses)
+    texts = [ray.put([p.text for p in passages[start:stop]]) for start, stop in ranges]
+    stats = sum(_gather([_term_stats.remote(part) for part in texts]), start=TermStats())
+    shared, vocab = ray.put(stats), ray.put(vocabulary(stats))
+    bm25_parts = [_bm25_part.remote(part, shared, vocab) for part in texts]
+    dense_parts = [_dense_shard.remote(vectors[start:stop]) for start, stop in ranges]
+    denses = [faiss.deserialize_index(blob) for blob in _gather(dense_parts)]
+    docs = {d.doc_id: d for d in documents}
+    return from_parts(docs, passages, vectors, manifest, denses, _gather(bm25_parts))
 
 
 @ray.remote(num_cpus=0)

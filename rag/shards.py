@@ -6,9 +6,11 @@ answers exactly as one index would:
 
 - dense scores are inner products of the same vectors, and the merge orders rows by
   (score, row) as ``rag.retrieve`` does for a single index;
-- BM25 scores do not depend on the number of shards: a shard's matrix is the slice of the
-  matrix built over the whole corpus, so term statistics (document frequencies, average
-  length) are global and every (passage, term) score is the same float.
+- BM25 scores do not depend on the number of shards: term statistics (document
+  frequencies, passages, average length) are the whole corpus', so every (passage, term)
+  score is the same float. A shard's matrix is either the slice of the matrix built over
+  the whole corpus (``slice_bm25``), or built on its own from the summed statistics of all
+  shards (``term_stats``, ``bm25_part``: what a cluster does, shard by shard).
 
 Fan-out runs in threads on one machine (``ThreadFanout``, here) or in Ray actors when the
 index is served on a cluster (``rag.cluster``). An exact (flat) shard index gives the same
@@ -21,15 +23,21 @@ IVF index, approximate like the single one.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Protocol
 
 import bm25s
 import faiss
 import numpy as np
+from bm25s import scoring
+
+from rag.analyzer import analyze
+
+NO_TERMS = "\u2205"  # the term of a passage that has none
 
 
 def split_rows(n: int, shards: int) -> list[tuple[int, int]]:
@@ -88,6 +96,86 @@ def merge_top(parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> tuple[np.nd
     rows = np.concatenate([r for _, r in parts])
     best = np.lexsort((rows, -scores))[:n]
     return scores[best], rows[best]
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """What BM25 needs to know of a whole corpus: document frequencies, passages, length."""
+
+    document_frequencies: Counter = field(default_factory=Counter)
+    passages: int = 0
+    tokens: int = 0
+
+    def __add__(self, other: TermStats) -> TermStats:
+        return TermStats(
+            self.document_frequencies + other.document_frequencies,
+            self.passages + other.passages,
+            self.tokens + other.tokens,
+        )
+
+
+def passage_terms(text: str) -> list[str]:
+    """The BM25 terms of a passage (a placeholder for one with none: bm25s needs one)."""
+    return analyze(text) or [NO_TERMS]
+
+
+def term_stats(texts: list[str]) -> TermStats:
+    """The term statistics of some passages (add them up over a corpus)."""
+    frequencies: Counter = Counter()
+    tokens = 0
+    for text in texts:
+        terms = passage_terms(text)
+        frequencies.update(set(terms))
+        tokens += len(terms)
+    return TermStats(frequencies, len(texts), tokens)
+
+
+def vocabulary(stats: TermStats) -> dict[str, int]:
+    """Term ids for a whole corpus: its terms in sorted order, then bm25s's empty token."""
+    vocab = {term: i for i, term in enumerate(sorted(stats.document_frequencies))}
+    vocab[""] = len(vocab)
+    return vocab
+
+
+def bm25_part(texts: list[str], stats: TermStats, vocab: dict[str, int]) -> bm25s.BM25:
+    """The BM25 index of some passages with the whole corpus' statistics: the same scores
+    as their rows of an index built over the whole corpus (bm25s's own scoring functions,
+    given the global document frequencies and average length)."""
+    part = bm25s.BM25()
+    frequencies = {vocab[t]: df for t, df in stats.document_frequencies.items()}
+    frequencies[vocab[""]] = 0
+    idf = scoring._build_idf_array(
+        frequencies, stats.passages, scoring._select_idf_scorer(part.idf_method), part.dtype
+    )
+    ids = [[vocab[t] for t in passage_terms(text)] for text in texts]
+    here = Counter(i for doc in ids for i in set(doc))  # sizes the arrays to these passages
+    average = np.float64(stats.tokens / stats.passages)  # a NumPy float, as bm25s computes it
+    data, rows, cols = scoring._build_scores_and_indices_for_matrix(
+        ids,
+        idf,
+        average,
+        dict(here),
+        part.k1,
+        part.b,
+        part.delta,
+        None,
+        method=part.method,
+        dtype=part.dtype,
+        int_dtype=part.int_dtype,
+        show_progress=False,
+    )
+    shape = (len(texts), len(vocab))
+    data, indices, indptr = part._np_csc(data=data, rows=rows, cols=cols, shape=shape)
+    part.scores = {
+        "data": data.astype(part.dtype),
+        "indices": indices,
+        "indptr": indptr,
+        "num_docs": len(texts),
+    }
+    part.vocab_dict = vocab
+    part.nonoccurrence_array = None
+    part.unique_token_ids_set = set(vocab.values())
+    return part
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import bm25s
 import faiss
 import numpy as np
 
-from rag.analyzer import ANALYZER_VERSION, analyze
+from rag.analyzer import ANALYZER_VERSION
 from rag.chunking import ChunkingConfig, chunk_document
 from rag.dense import EXACT_SEARCH_LIMIT, build_dense_index, tune_search
 from rag.embed import Embedder
@@ -44,6 +44,7 @@ from rag.shards import (
     ShardedBM25,
     ShardedDense,
     ThreadFanout,
+    passage_terms,
     slice_bm25,
     split_rows,
 )
@@ -72,7 +73,7 @@ content_hash = sha256_text
 
 def build_bm25(passages: list[Passage]) -> bm25s.BM25:
     bm25 = bm25s.BM25()
-    bm25.index([analyze(p.text) or ["\u2205"] for p in passages], show_progress=False)
+    bm25.index([passage_terms(p.text) for p in passages], show_progress=False)
     return bm25
 
 
@@ -190,14 +191,28 @@ def with_shards(store: IndexStore, denses: list[faiss.Index]) -> IndexStore:
     """A single index's passages, vectors and BM25, cut into one shard per dense index
     (rows as ``split_rows`` cuts them; BM25 sliced with its global term statistics)."""
     ranges = split_rows(len(store.passages), len(denses))
-    manifest = {**store.manifest, "shards": [list(r) for r in ranges]}
+    parts = [slice_bm25(store.bm25, start, stop) for start, stop in ranges]
+    return from_parts(store.documents, store.passages, store.vectors, store.manifest, denses, parts)
+
+
+def from_parts(
+    documents: dict[str, Document],
+    passages: list[Passage],
+    vectors: np.ndarray,
+    manifest: dict,
+    denses: list[faiss.Index],
+    bm25s_: list[bm25s.BM25],
+) -> IndexStore:
+    """The index from its shards' dense and BM25 indexes (rows as ``split_rows`` cuts them)."""
+    if len(denses) == 1:
+        return IndexStore(documents, passages, vectors, denses[0], bm25s_[0], manifest)
+    ranges = split_rows(len(passages), len(denses))
+    manifest = {**manifest, "shards": [list(r) for r in ranges]}
     shards = tuple(
-        Shard(start, stop, dense, slice_bm25(store.bm25, start, stop))
-        for (start, stop), dense in zip(ranges, denses, strict=True)
+        Shard(start, stop, dense, bm25)
+        for (start, stop), dense, bm25 in zip(ranges, denses, bm25s_, strict=True)
     )
-    return sharded_store(
-        store.documents, store.passages, store.vectors, manifest, shards, ThreadFanout(shards)
-    )
+    return sharded_store(documents, passages, vectors, manifest, shards, ThreadFanout(shards))
 
 
 def sharded_store(

@@ -10,7 +10,14 @@ import pytest
 from rag.chunking import ChunkingConfig
 from rag.corpus import default_documents
 from rag.retrieve import MODES, retrieve
-from rag.shards import slice_bm25, split_rows
+from rag.shards import (
+    TermStats,
+    bm25_part,
+    slice_bm25,
+    split_rows,
+    term_stats,
+    vocabulary,
+)
 from rag.store import build_index, load_index, save_index
 from rag.types import Document
 from tests.fakes import HashingEmbedder, fake_pipeline
@@ -68,3 +75,18 @@ def test_the_shard_setting_cuts_the_pipeline_index_and_a_change_rebuilds_it(tmp_
     assert len(pipeline.store.manifest["shards"]) == 3
     again, _ = fake_pipeline(tmp_path, [], shards=1)
     assert "shards" not in again.store.manifest
+
+
+@pytest.mark.parametrize("shards", [1, 3])
+def test_shards_built_on_their_own_from_summed_statistics_score_as_one_index(documents, shards):
+    store = build_index(documents, HashingEmbedder(), ChunkingConfig(), progress=False)
+    texts = [p.text for p in store.passages]
+    ranges = split_rows(len(texts), shards)
+    stats = sum((term_stats(texts[a:b]) for a, b in ranges), start=TermStats())
+    vocab = vocabulary(stats)
+    parts = [bm25_part(texts[a:b], stats, vocab) for a, b in ranges]
+    for terms in (["alibaba", "produk"], ["rudiantara"], ["bali", "jack", "ma", "kota"]):
+        terms = [t for t in terms if t in store.bm25.vocab_dict]
+        whole = store.bm25.get_scores(terms)
+        apart = np.concatenate([p.get_scores([vocab[t] for t in terms]) for p in parts])
+        assert np.array_equal(apart, whole), terms
