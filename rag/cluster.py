@@ -24,7 +24,6 @@ Ray is optional: only ``--engine ray`` imports this module.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from pathlib import Path
 
@@ -137,9 +136,6 @@ class PassageEmbedder:
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed(texts, "passage")
-
-    def pid(self) -> int:
-        return os.getpid()
 
 
 def _gather(refs: list) -> list:
