@@ -7,16 +7,19 @@
   ratios share the machine's load; the Ray vectors are checked against the local ones.
 - ``work_shards``: a saved synthetic index loaded, then cut into 2 and 4 shards as
   ``rag index --shards`` cuts them (the same vectors, a dense index per shard, BM25
-  sliced), and queried in threads: latency per mode, the share of questions whose fused
-  top 10 is the single index's, and dense recall@10 against exact search (shards above
-  ``rag.dense.EXACT_SEARCH_LIMIT`` passages are IVF indexes, approximate as the single one).
+  sliced), and queried in threads, and once saved by Ray actors: latency per mode, the
+  share of questions whose fused top 10 is the single index's, and dense recall@10
+  against exact search (shards above ``rag.dense.EXACT_SEARCH_LIMIT`` passages are IVF
+  indexes, approximate as the single one).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import faiss
@@ -30,7 +33,7 @@ from rag.dense import build_dense_index
 from rag.factory import make_embedder
 from rag.retrieve import dense_ranking, retrieve
 from rag.shards import split_rows
-from rag.store import IndexStore, embed_passages, load_index, with_shards
+from rag.store import IndexStore, embed_passages, load_index, save_index, with_shards
 
 logger = logging.getLogger(__name__)
 SHARD_COUNTS = (1, 2, 4)
@@ -98,6 +101,24 @@ def dense_recall(store: IndexStore, vectors: np.ndarray, exact: np.ndarray) -> f
     return float(np.mean([len(f & set(e)) / 10 for f, e in zip(found, exact, strict=True)]))
 
 
+def served_by_ray(store: IndexStore, job: Job, q: list[str], v: np.ndarray) -> dict:
+    """Retrieval latency of the sharded index saved, then served by Ray actors (one per
+    shard, on a local Ray instance): the fan-out's round trips included."""
+    import ray
+
+    from rag.cluster import RayFanout
+
+    with tempfile.TemporaryDirectory(dir=job.workdir) as folder:
+        save_index(store, Path(folder))
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            served = load_index(Path(folder), RayFanout)
+            return retrieval_latency(served, q, v, job.runs, job.settings.k)
+        finally:
+            ray.shutdown()
+
+
 def work_shards(job: Job) -> dict:
     """Retrieval latency over 1, 2 and 4 shards of the saved index of job.size passages."""
     shared = job.shared_vectors
@@ -116,5 +137,7 @@ def work_shards(job: Job) -> dict:
             "same_top10_as_single": round(float(same), 3),
             "dense_recall_at_10_vs_exact": round(dense_recall(store, v, exact), 3),
         }
+        if count > 1:
+            out[str(count)]["ray_actors_retrieval_ms"] = served_by_ray(store, job, q, v)
         logger.info("%d shard(s): fused %s ms", count, out[str(count)]["retrieval_ms"]["fused"])
     return out

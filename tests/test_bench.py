@@ -98,6 +98,8 @@ def test_quick_bench_writes_every_figure(tmp_path):
         assert shards[count]["retrieval_ms"]["fused"]["p50"] > 0
         assert shards[count]["same_top10_as_single"] == 1.0  # exact shards rank as one index
         assert shards[count]["dense_recall_at_10_vs_exact"] == 1.0
+        if count != "1":
+            assert shards[count]["ray_actors_retrieval_ms"]["fused"]["p50"] > 0
     scale = data["scale"]
     assert "error" not in scale, scale
     assert scale["passages"] == 128 and scale["cpus"] >= 1
