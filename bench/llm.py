@@ -25,44 +25,20 @@ from pathlib import Path
 import numpy as np
 
 from bench.measure import decode_rate, ms_since, timed_stream
-from rag.context import STOP, build_context, build_prompt, chat_messages
-from rag.drafts import MAX_ANSWER_TOKENS, MAX_CHAT_TOKENS
-from rag.evidence import select_evidence
-from rag.language import detect_language
+from rag.drafts import Prompt, generation_limits
 from rag.llm import Backend, LlamaCppBackend
 from rag.pipeline import Pipeline
-from rag.retrieve import retrieve
 from rag.runtime import ModelServer
 from rag.stats import summarize
 from rag.types import EventKind
 
 logger = logging.getLogger(__name__)
 
-Prompt = str | list[tuple[str, str]]  # a completion prompt, or chat messages
-
 
 def answer_prompt(pipeline: Pipeline, question: str) -> Prompt:
-    """The prompt the pipeline gives its model for a question: chat messages over the
-    article(s) or the retrieved passages for an instruction-tuned profile, a few-shot
-    completion over the closest evidence sentences for a base one."""
-    store, embedder, settings = pipeline.store, pipeline.embedder, pipeline.settings
-    language, _ = detect_language(question, settings.lang)
-    vector = embedder.embed_query(question)
-    hits = retrieve(store, embedder, question, settings.k, "fused", None, vector)
-    if pipeline.backend.mode == "chat":
-        context = build_context(store, hits, None, pipeline.profile.context)
-        return chat_messages(context, question, language)
-    evidence = select_evidence(store, embedder, vector, hits)
-    return build_prompt(pipeline.profile.prompts, language, evidence, question)
-
-
-def generation_limits(mode: str) -> tuple[list[str], int]:
-    """The stop sequences and answer length the pipeline streams with, per backend mode.
-
-    >>> generation_limits("completion")
-    (['\\n'], 48)
-    """
-    return ([], MAX_CHAT_TOKENS) if mode == "chat" else (STOP, MAX_ANSWER_TOKENS)
+    """The prompt the pipeline first gives its model for a question (``Pipeline.ground``,
+    then ``Drafter.first_prompt``, as ``ask_stream`` does)."""
+    return pipeline.drafter().first_prompt(pipeline.ground(question))
 
 
 def unique(prompt: Prompt, tag: str) -> Prompt:

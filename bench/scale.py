@@ -29,11 +29,16 @@ from bench.jobs import Job
 from bench.measure import rss_mb
 from bench.retrieval import retrieval_latency
 from bench.synthetic import CORPUS_SEED, sentence_pool, synthetic_corpus
-from rag.dense import build_dense_index
 from rag.factory import make_embedder
 from rag.retrieve import dense_ranking, retrieve
-from rag.shards import split_rows
-from rag.store import IndexStore, embed_passages, load_index, save_index, with_shards
+from rag.store import (
+    IndexStore,
+    dense_indexes,
+    embed_passages,
+    load_index,
+    save_index,
+    with_shards,
+)
 
 logger = logging.getLogger(__name__)
 SHARD_COUNTS = (1, 2, 4)
@@ -83,8 +88,7 @@ def work_scale(job: Job) -> dict:
 def cut(store: IndexStore, shards: int) -> tuple[IndexStore, float]:
     """The index cut into shards (dense indexes built anew, BM25 sliced), and the seconds."""
     start = time.perf_counter()
-    vectors = np.asarray(store.vectors)
-    denses = [build_dense_index(vectors[a:b]) for a, b in split_rows(len(vectors), shards)]
+    denses = dense_indexes(np.asarray(store.vectors), shards)
     return with_shards(store, denses), time.perf_counter() - start
 
 

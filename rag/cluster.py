@@ -39,7 +39,7 @@ from rag.dense import build_dense_index
 from rag.embed import Embedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.settings import Settings
-from rag.shards import TermStats, bm25_part, split_rows, term_stats, vocabulary
+from rag.shards import TermStats, bm25_part, shard_count, split_rows, term_stats, vocabulary
 from rag.store import (
     IndexStore,
     from_parts,
@@ -70,11 +70,7 @@ def connect(address: str) -> None:
             configure_logging=False,
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot reach the Ray cluster at {address!r} ({exc}); start one with "
-            "`ray start --head` and pass the address it prints (host:port), or leave "
-            "--address out for a local instance."
-        ) from exc
+        raise _unreachable(address, exc) from exc
     log.info("Ray: %s", describe())
 
 
@@ -84,11 +80,22 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
     except (OSError, ValueError) as exc:
-        raise ConfigError(
-            f"cannot reach the Ray cluster at {address!r} ({exc}); start one with "
-            "`ray start --head` and pass the address it prints (host:port), or leave "
-            "--address out for a local instance."
-        ) from exc
+        raise _unreachable(address, exc) from exc
+
+
+def _unreachable(address: str, exc: Exception) -> ConfigError:
+    return ConfigError(
+        f"cannot reach the Ray cluster at {address!r} ({exc}); start one with "
+        "`ray start --head` and pass the address it prints (host:port), or leave "
+        "--address out for a local instance."
+    )
+
+
+def _build_failed(what: str, exc: Exception) -> IndexBuildError:
+    return IndexBuildError(
+        f"{what} failed ({type(exc).__name__}: {exc}); the previous index is unchanged. "
+        "Check `ray status` and run the command again."
+    )
 
 
 def describe() -> str:
@@ -146,10 +153,7 @@ def _gather(refs: list) -> list:
         cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else None
         if cause is not None and not isinstance(cause, ray.exceptions.RayError):
             raise cause from exc  # the work's own error (a bad article, say), as it is
-        raise IndexBuildError(
-            f"the distributed build failed ({type(exc).__name__}: {exc}); the previous index "
-            "is unchanged. Check `ray status` and run the command again."
-        ) from exc
+        raise _build_failed("the distributed build", exc) from exc
 
 
 def read_articles(files: list[str | Path]) -> list[Document]:
@@ -173,10 +177,7 @@ def embed_on_cluster(settings: Settings, texts: list[str], workers: int) -> np.n
     try:
         return np.vstack(list(pool.map(lambda actor, batch: actor.embed.remote(batch), batches)))
     except ray.exceptions.RayError as exc:
-        raise IndexBuildError(
-            f"the embedding workers failed ({type(exc).__name__}: {exc}); the previous index "
-            "is unchanged. Check `ray status` and run the command again."
-        ) from exc
+        raise _build_failed("the embedding workers", exc) from exc
     finally:
         for actor in actors:
             ray.kill(actor)
@@ -203,7 +204,7 @@ def build_index_on_cluster(
     new_vectors = dict(zip((p.id for p in fresh), embedded, strict=True))
     vectors = passage_matrix(passages, reusable, new_vectors, dim=embedder.dim)
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
-    ranges = split_rows(len(passages), max(1, min(settings.shards, len(passages))))
+    ranges = split_rows(len(passages), shard_count(settings.shards, len(passages)))
     texts = [ray.put([p.text for p in passages[start:stop]]) for start, stop in ranges]
     stats = sum(_gather([_term_stats.remote(part) for part in texts]), start=TermStats())
     shared, vocab = ray.put(stats), ray.put(vocabulary(stats))

@@ -27,11 +27,35 @@ from rag.evidence import Evidence, sentences_in
 from rag.grounded import english_numbers, first_sentences, model_refused, renumber, unit_candidates
 from rag.llm import Backend
 from rag.profiles import Profile
+from rag.settings import PromptMode
 from rag.store import IndexStore
 from rag.types import Event, EventKind, Hit
 
 MAX_ANSWER_TOKENS = 48  # a base model's one-line answer
 MAX_CHAT_TOKENS = 96  # two short sentences with markers, in either language
+Prompt = str | list[tuple[str, str]]  # a completion prompt, or (role, text) chat messages
+
+
+def generation_limits(mode: PromptMode) -> tuple[list[str], int]:
+    """The stop sequences and answer length a model is streamed with, by how it is driven.
+
+    >>> generation_limits("completion")
+    (['\\n'], 48)
+    """
+    return ([], MAX_CHAT_TOKENS) if mode == "chat" else (STOP, MAX_ANSWER_TOKENS)
+
+
+@dataclass(frozen=True)
+class Grounds:
+    """What an answer is drafted from: the question standing on its own, the answer
+    language (and why, when it is not the question's), the retrieved passages and the
+    evidence sentences closest to the question."""
+
+    question: str
+    language: str
+    language_note: str
+    hits: list[Hit]
+    evidence: list[Evidence]
 
 
 @dataclass
@@ -55,6 +79,15 @@ class Drafter:
     backend: Backend
     profile: Profile
 
+    def first_prompt(self, grounds: Grounds, doc_id: str | None = None) -> Prompt:
+        """The prompt the model is given first for these grounds (as ``chat`` and
+        ``completion`` build it)."""
+        if self.backend.mode == "chat":
+            context = build_context(self.store, grounds.hits, doc_id, self.profile.context)
+            return chat_messages(context, grounds.question, grounds.language)
+        family = self.profile.prompts
+        return build_prompt(family, grounds.language, grounds.evidence, grounds.question)
+
     def completion(
         self,
         language: str,
@@ -75,7 +108,7 @@ class Drafter:
             pieces = []
             try:
                 prompt = build_prompt(self.profile.prompts, language, context, question)
-                for piece in self.backend.stream(prompt, STOP, MAX_ANSWER_TOKENS):
+                for piece in self.backend.stream(prompt, *generation_limits("completion")):
                     pieces.append(piece)
                     yield Event(EventKind.TOKEN, text=piece)
             except BackendError as exc:
@@ -95,7 +128,7 @@ class Drafter:
         pieces = []
         try:
             messages = chat_messages(context, question, language)
-            for piece in self.backend.stream(messages, [], MAX_CHAT_TOKENS):
+            for piece in self.backend.stream(messages, *generation_limits("chat")):
                 pieces.append(piece)
                 yield Event(EventKind.TOKEN, text=piece)
         except BackendError as exc:

@@ -13,16 +13,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from rag import engines
 from rag.chunking import ChunkingConfig
 from rag.cite import cite
 from rag.context import build_context, chat_messages
-from rag.corpus import default_documents, load_document
-from rag.drafts import Drafter
+from rag.corpus import default_documents
+from rag.drafts import Drafter, Grounds
 from rag.embed import Embedder
-from rag.errors import BackendError, ConfigError, IndexCorruptError, IndexMissingError, InputError
+from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
 from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
@@ -34,7 +34,6 @@ from rag.retrieve import MODES, retrieve
 from rag.settings import Settings
 from rag.store import (
     IndexStore,
-    build_index,
     check_compatible,
     content_hash,
     load_index,
@@ -113,8 +112,7 @@ class Pipeline:
         """The index on disk, refused when it was built with other settings."""
         manifest = read_manifest(self.settings.index_dir)
         check_compatible(manifest, self.settings.embed_model, self.chunking)
-        ray = self.settings.engine == "ray"
-        store = load_index(self.settings.index_dir, self._cluster().RayFanout if ray else None)
+        store = load_index(self.settings.index_dir, engines.shard_fanout(self.settings))
         check_compatible(
             store.manifest,
             self.settings.embed_model,
@@ -153,10 +151,7 @@ class Pipeline:
 
     def index(self, files: list[str | Path], rebuild: bool = False) -> IndexReport:
         """Add or update articles; unchanged ones cost nothing. Nothing changes on error."""
-        if self.settings.engine == "ray":  # read here, checked and cleaned in Ray tasks
-            new_docs = self._cluster().read_articles(files)
-        else:
-            new_docs = [load_document(f) for f in files]  # every file is checked first
+        new_docs = engines.read_articles(self.settings, files)  # every file is checked first
         return self.index_documents(new_docs, rebuild=rebuild)
 
     def index_documents(self, new_docs: list[Document], rebuild: bool = False) -> IndexReport:
@@ -176,7 +171,11 @@ class Pipeline:
                 d.doc_id in docs and content_hash(docs[d.doc_id].text) == content_hash(d.text)
                 for d in new_docs
             )
-            if previous is not None and unchanged and self._same_shards(previous):
+            if (
+                previous is not None
+                and unchanged
+                and engines.shards_as_set(self.settings, previous)
+            ):
                 return IndexReport(
                     False,
                     len(docs),
@@ -230,36 +229,8 @@ class Pipeline:
             )
 
     def _build(self, docs: list[Document], previous: IndexStore | None) -> IndexStore:
-        """An index over docs, on this machine or on the Ray cluster (``engine``)."""
-        if self.settings.engine == "ray":
-            cluster = self._cluster()
-            return cluster.build_index_on_cluster(
-                docs, self.embedder, self.chunking, self.settings, previous
-            )
-        return build_index(
-            docs,
-            self.embedder,
-            self.chunking,
-            previous=previous,
-            progress=self.progress,
-            shards=self.settings.shards,
-        )
-
-    def _same_shards(self, store: IndexStore) -> bool:
-        wanted = max(1, min(self.settings.shards, len(store.passages)))
-        return len(store.manifest.get("shards") or [0]) == wanted
-
-    def _cluster(self) -> ModuleType:
-        """``rag.cluster``, connected to the settings' Ray cluster (or a local instance)."""
-        try:
-            from rag import cluster
-        except ImportError as exc:
-            raise ConfigError(
-                f"the ray engine needs Ray ({exc}); install it with "
-                "`pip install 'rag-article-assistant[cluster]'`."
-            ) from exc
-        cluster.connect(self.settings.ray_address)
-        return cluster
+        settings, chunking = self.settings, self.chunking
+        return engines.build(settings, docs, self.embedder, chunking, previous, self.progress)
 
     def documents(self) -> list[Document]:
         return list(self.store.documents.values())
@@ -302,6 +273,27 @@ class Pipeline:
                 return accepted
         return standalone_question(question, previous)
 
+    def ground(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        lang: str | None = None,
+        k: int | None = None,
+        doc_id: str | None = None,
+    ) -> Grounds:
+        """An answer's first stage (see ask_stream): the follow-up rewritten to stand on its
+        own, the answer language, retrieval and the evidence sentences."""
+        store, embedder = self.store, self.embedder
+        standalone = self._standalone(question, list(history or []), doc_id)
+        language, note = detect_language(question, lang or self.settings.lang)
+        vector = embedder.embed_query(standalone)
+        hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
+        evidence = select_evidence(store, embedder, vector, hits)
+        return Grounds(standalone, language, note, hits, evidence)
+
+    def drafter(self) -> Drafter:
+        return Drafter(self.store, self.embedder, self.backend, self.profile)
+
     def ask(
         self,
         question: str,
@@ -338,17 +330,19 @@ class Pipeline:
             raise InputError(
                 f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
             )
-        standalone = self._standalone(question, list(history or []), doc_id)
-        language, note = detect_language(question, lang or self.settings.lang)
-        vector = embedder.embed_query(standalone)
-        hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
-        evidence = select_evidence(store, embedder, vector, hits)
+        grounds = self.ground(question, history, lang, k, doc_id)
+        standalone, language, hits, evidence = (
+            grounds.question,
+            grounds.language,
+            grounds.hits,
+            grounds.evidence,
+        )
         t_retrieved = time.perf_counter()
         yield Event(EventKind.RETRIEVED, text=standalone, hits=tuple(hits))
 
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
-        drafter = Drafter(store, embedder, self.backend, self.profile)
+        drafter = self.drafter()
         if self.backend.mode == "chat":
             draft = yield from drafter.chat(language, standalone, hits, doc_id)
         else:
@@ -384,7 +378,7 @@ class Pipeline:
                 profile=self.profile.name,
                 route=draft.route,
                 timings_ms=timings,
-                language_note=note,
+                language_note=grounds.language_note,
                 fallback=draft.failure,
                 raw_answer=draft.raw,
                 signals={

@@ -49,6 +49,15 @@ def split_rows(n: int, shards: int) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
+def shard_count(wanted: int, passages: int) -> int:
+    """The shards an index of ``passages`` is cut into: as wanted, never an empty one.
+
+    >>> shard_count(4, 10), shard_count(4, 2), shard_count(3, 0)
+    (4, 2, 1)
+    """
+    return max(1, min(wanted, passages))
+
+
 def slice_bm25(bm25: bm25s.BM25, start: int, stop: int) -> bm25s.BM25:
     """The BM25 index of rows [start, stop) with the whole corpus' term statistics: the
     columns of the global score matrix for those rows, renumbered from 0."""

@@ -25,7 +25,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import bm25s
@@ -45,6 +45,7 @@ from rag.shards import (
     ShardedDense,
     ThreadFanout,
     passage_terms,
+    shard_count,
     slice_bm25,
     split_rows,
 )
@@ -114,9 +115,11 @@ def build_index(
     )
     vectors = passage_matrix(passages, reusable, new_vectors, dim=embedder.dim)
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
-    ranges = split_rows(len(passages), max(1, min(shards, len(passages))))
-    denses = [build_dense_index(vectors[start:stop]) for start, stop in ranges]
-    return assemble(documents, passages, vectors, manifest, denses)
+    denses = dense_indexes(vectors, shard_count(shards, len(passages)))
+    docs = {d.doc_id: d for d in documents}
+    return with_shards(
+        IndexStore(docs, passages, vectors, denses[0], build_bm25(passages), manifest), denses
+    )
 
 
 def reusable_vectors(
@@ -171,25 +174,16 @@ def index_manifest(
     }
 
 
-def assemble(
-    documents: list[Document],
-    passages: list[Passage],
-    vectors: np.ndarray,
-    manifest: dict,
-    denses: list[faiss.Index],
-) -> IndexStore:
-    """The index from its parts: one dense index, or one per shard (contiguous rows, as
-    ``split_rows`` cuts them). BM25 is built over all passages, then sliced per shard."""
-    docs = {d.doc_id: d for d in documents}
-    bm25 = build_bm25(passages)
-    if len(denses) == 1:
-        return IndexStore(docs, passages, vectors, denses[0], bm25, manifest)
-    return with_shards(IndexStore(docs, passages, vectors, denses[0], bm25, manifest), denses)
+def dense_indexes(vectors: np.ndarray, shards: int) -> list[faiss.Index]:
+    """One dense index per shard, over rows as ``split_rows`` cuts them."""
+    return [build_dense_index(vectors[a:b]) for a, b in split_rows(len(vectors), shards)]
 
 
 def with_shards(store: IndexStore, denses: list[faiss.Index]) -> IndexStore:
     """A single index's passages, vectors and BM25, cut into one shard per dense index
     (rows as ``split_rows`` cuts them; BM25 sliced with its global term statistics)."""
+    if len(denses) == 1:
+        return replace(store, dense=denses[0])
     ranges = split_rows(len(store.passages), len(denses))
     parts = [slice_bm25(store.bm25, start, stop) for start, stop in ranges]
     return from_parts(store.documents, store.passages, store.vectors, store.manifest, denses, parts)

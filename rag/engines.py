@@ -1,0 +1,72 @@
+"""Where articles are indexed and shards searched: on this machine (``local``, the default)
+or on a Ray cluster (``ray``), as the ``engine`` setting says. Only the ray engine imports
+Ray (``rag.cluster``), and it connects on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+from rag.chunking import ChunkingConfig
+from rag.corpus import load_document
+from rag.embed import Embedder
+from rag.errors import ConfigError
+from rag.settings import Settings
+from rag.shards import Fanout, shard_count
+from rag.store import IndexStore, build_index
+from rag.types import Document
+
+
+def cluster(settings: Settings) -> ModuleType:
+    """``rag.cluster``, connected to the settings' Ray cluster (or a local instance)."""
+    try:
+        from rag import cluster as ray_cluster
+    except ImportError as exc:
+        raise ConfigError(
+            f"the ray engine needs Ray ({exc}); install it with "
+            "`pip install 'rag-article-assistant[cluster]'`."
+        ) from exc
+    ray_cluster.connect(settings.ray_address)
+    return ray_cluster
+
+
+def read_articles(settings: Settings, files: list[str | Path]) -> list[Document]:
+    """Every file checked and cleaned (in Ray tasks on the ray engine); nothing is kept
+    when one is unusable."""
+    if settings.engine == "ray":
+        return cluster(settings).read_articles(files)
+    return [load_document(f) for f in files]
+
+
+def build(
+    settings: Settings,
+    documents: list[Document],
+    embedder: Embedder,
+    chunking: ChunkingConfig,
+    previous: IndexStore | None,
+    progress: bool,
+) -> IndexStore:
+    """An index over the documents, cut into the settings' shards, built by the engine."""
+    if settings.engine == "ray":
+        return cluster(settings).build_index_on_cluster(
+            documents, embedder, chunking, settings, previous
+        )
+    return build_index(
+        documents, embedder, chunking, previous=previous, progress=progress, shards=settings.shards
+    )
+
+
+def shard_fanout(settings: Settings) -> Callable[[list], Fanout] | None:
+    """Who serves the shards of a saved index: Ray actors on the ray engine (connected only
+    when the index has shards), threads here otherwise (None)."""
+    if settings.engine != "ray":
+        return None
+    return lambda folders: cluster(settings).RayFanout(folders)
+
+
+def shards_as_set(settings: Settings, store: IndexStore) -> bool:
+    """Whether the index is cut as the settings ask (else an unchanged index is rebuilt)."""
+    wanted = shard_count(settings.shards, len(store.passages))
+    return len(store.manifest.get("shards") or [0]) == wanted
