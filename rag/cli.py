@@ -251,10 +251,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged (a caller may replace it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def show_progress_lines() -> None:
     """The project's own progress and warnings go to stderr as plain lines (other
     libraries keep Python's default: warnings only)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.setFormatter(logging.Formatter("%(message)s"))
     for name in ("rag", "ui", "eval", "bench"):
         logger = logging.getLogger(name)
