@@ -25,7 +25,7 @@ from rag.errors import ConfigError, RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
-from ui import render, theme
+from ui import openai_api, render, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
@@ -436,9 +436,11 @@ def launch(
     port: int = 7860,
     auth: tuple[str, str] | None = None,
     block: bool = True,
+    pipeline: Pipeline | None = None,
 ) -> str:
-    """Start serving app; returns its local URL (at once when block is False)."""
-    _, url, _ = app.queue().launch(
+    """Start serving app; returns its local URL (at once when block is False). With the
+    pipeline, the server also answers the OpenAI-compatible API (ui.openai_api)."""
+    server, url, _ = app.queue().launch(
         server_name=host,
         server_port=port,
         auth=auth,
@@ -446,9 +448,13 @@ def launch(
         css=theme.CSS,
         head=theme.SCRIPT,
         max_file_size=MAX_UPLOAD,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,  # the API's routes are added to the running server
         quiet=not block,
     )
+    if pipeline is not None:
+        openai_api.mount(server, pipeline, auth)
+    if block:
+        app.block_thread()
     return url
 
 
@@ -472,4 +478,4 @@ def serve(
     pipeline = build_pipeline(settings, progress=True)
     log.info("Loading the index and the models…")
     warm_up(pipeline)
-    launch(build_app(pipeline), host, port, credentials)
+    launch(build_app(pipeline), host, port, credentials, pipeline=pipeline)
