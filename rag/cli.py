@@ -14,6 +14,8 @@ from pathlib import Path
 
 from rag.errors import RagError
 from rag.factory import build_pipeline
+from rag.feedback import export as export_feedback
+from rag.feedback import feedback_path
 from rag.pipeline import Pipeline
 from rag.profiles import profiles
 from rag.retrieve import MODES
@@ -154,6 +156,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run(_pipeline(args, progress=False).settings, setup=args.setup)
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    """The web chat's disliked answers as evaluation records (eval/README.md) to review."""
+    index_dir = resolve_settings(index_dir=args.index_dir).index_dir
+    out = Path(args.out) if args.out else None
+    text, n = export_feedback(index_dir, out)
+    if out is None:
+        sys.stdout.write(text)
+    where = f", written to {out}" if out else ""
+    print(
+        f"{n} disliked answer(s) from {feedback_path(index_dir)}{where}; fill in 'answers' "
+        "(and 'evidence') of each before adding it to an evaluation set.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from bench.cli import main as bench_main  # the benchmark has its own options
 
@@ -242,6 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="only prove the model runs (joins a missing model file); run by `make setup`",
     )
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("feedback", help="the ratings given to answers in the web chat")
+    actions = p.add_subparsers(dest="feedback_command", required=True)
+    p = actions.add_parser(
+        "export", help="the disliked answers as evaluation records to review (JSONL)"
+    )
+    p.add_argument("--out", help="write them to this file (default: print them)")
+    p.set_defaults(func=cmd_feedback_export)
 
     p = sub.add_parser(
         "bench", help="speed, memory and scale figures (see rag bench --help)", add_help=False

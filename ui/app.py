@@ -25,7 +25,7 @@ from rag.errors import ConfigError, RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
-from ui import openai_api, render, theme
+from ui import feedback, openai_api, render, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
@@ -113,6 +113,7 @@ class ChatParts:
     regen_turn: gr.Number
     regen_go: gr.Button
     ticket: gr.Textbox
+    rating: feedback.FeedbackParts | None = None
 
 
 def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, gr.Checkbox]:
@@ -204,6 +205,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
                 feedback_options=None,
                 buttons=[],  # the built-in "copy" would copy markup; each answer has its own
             )
+            rating = feedback.layout(labels)
             restriction = gr.HTML("", elem_id="restriction", js_on_load=None)
             question, send, stop, status = _question_box(labels)
             _examples(labels, question)
@@ -224,7 +226,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
     ticket = gr.Textbox(visible="hidden", elem_id="ticket")
     return ChatParts(
         conv, chatbot, question, send, stop, status, clear, language, k, doc, show_rewritten,
-        whole_article, sources, card, restriction, regen_turn, regen_go, ticket,
+        whole_article, sources, card, restriction, regen_turn, regen_go, ticket, rating,
     )  # fmt: skip
 
 
@@ -416,6 +418,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         _wire_articles(chat, articles, actions, ui_lang)
         _wire_language(app, labels, chat, articles, actions, ui_lang)
         _api(actions, pipeline.settings.k)
+        ratings = feedback.Ratings(pipeline.settings.index_dir)
+        feedback.wire(chat.rating, ratings, chat.conv, ui_lang)
     return app
 
 
@@ -445,8 +449,8 @@ def launch(
         server_port=port,
         auth=auth,
         show_error=True,
-        css=theme.CSS,
-        head=theme.SCRIPT,
+        css=theme.CSS + feedback.CSS,
+        head=theme.SCRIPT + feedback.SCRIPT,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=True,  # the API's routes are added to the running server
         quiet=not block,

@@ -171,8 +171,20 @@ def tools_html(turn: Turn, n: int, documents: Mapping[str, Document], lang: str)
     )
     return (
         f'<div class="tools"><button type="button" class="copy-answer">{t(lang, "copy")}</button>'
-        f'<button type="button" class="regen turn-{n}">{t(lang, "regenerate")}</button></div>'
+        f'<button type="button" class="regen turn-{n}">{t(lang, "regenerate")}</button>'
+        f"{rate_buttons(turn, n, lang)}</div>"
         f'<div class="copy-text">{lines}</div>'
+    )
+
+
+def rate_buttons(turn: Turn, n: int, lang: str) -> str:
+    """Helpful / Not helpful on a finished answer (ui.feedback records the click)."""
+    if turn.answer is None:
+        return ""
+    return "".join(
+        f'<button type="button" class="rate {kind} turn-{n}" aria-pressed="false">'
+        f"{t(lang, key)}</button>"
+        for kind, key in (("up", "helpful"), ("down", "not_helpful"))
     )
 
 
