@@ -1,4 +1,15 @@
-"""Read and check a question set (JSONL, one question per line; see eval/README.md)."""
+"""Read and check a question set (JSONL, one question per line; see eval/README.md).
+
+Checks the fields and their types; does not check that a question's ``doc`` is in the
+index (the evaluation does, against the index it runs on).
+
+>>> parse_doc({"doc": "idk-valid-p000"}, "q.jsonl:1")
+'idk-valid-p000'
+>>> parse_doc({"passage": "idk-valid-p000"}, "q.jsonl:1")
+'idk-valid-p000'
+>>> parse_doc({}, "q.jsonl:1") is None
+True
+"""
 
 from __future__ import annotations
 
@@ -27,11 +38,29 @@ class Question:
     answerable: bool
     answers: tuple[str, ...]
     evidence: str
+    doc: str | None = None  # the doc_id the question is asked about (the chat's "Ask about")
 
     @property
     def split(self) -> str:
-        """'dev' or 'test', fixed by the id, so thresholds tuned on dev are checked on test."""
-        return "dev" if hashlib.sha256(self.id.encode()).digest()[0] % 3 == 0 else "test"
+        return split_of(self.id)
+
+
+def split_of(question_id: str) -> str:
+    """'dev' or 'test', fixed by the id, so thresholds tuned on dev are checked on test."""
+    return "dev" if hashlib.sha256(question_id.encode()).digest()[0] % 3 == 0 else "test"
+
+
+DOC_FIELDS = ("doc", "passage")  # "passage": IDK-MRC's name for its paragraph's file stem
+
+
+def parse_doc(row: dict, where: str) -> str | None:
+    """The article a question is asked about, from ``doc`` or ``passage`` (one value)."""
+    given = [row[name] for name in DOC_FIELDS if row.get(name) is not None]
+    if not all(isinstance(value, str) and value for value in given):
+        raise InputError(f"{where}: field 'doc' (or 'passage') must be a non-empty str.")
+    if len(set(given)) > 1:
+        raise InputError(f"{where}: 'doc' and 'passage' name different articles; keep one.")
+    return given[0] if given else None
 
 
 def load_dataset(path: Path) -> list[Question]:
@@ -59,6 +88,7 @@ def load_dataset(path: Path) -> list[Question]:
                 row["answerable"],
                 tuple(row["answers"]),
                 row["evidence"],
+                parse_doc(row, f"{path}:{number}"),
             )
         )
     if not questions:

@@ -1,42 +1,76 @@
-"""Tune the refusal thresholds on the dev split; check them on the test split.
+"""Tune the refusal thresholds on development data; check them on the test split.
 
-    python -m eval.tune_refusal --dataset eval/dataset.jsonl [--records DIR/records.jsonl]
-        [--profile NAME]
+    python -m eval.tune_refusal [--dataset eval/dataset.jsonl] [--records DIR/records.jsonl]
+        [--dev-records DIR/records.jsonl] [--tune relevance,support | --tune p_refuse]
+        [--max-false 0.10] [--spend-budget] [--profile NAME]
 
-Asks every question once (or reads the answers of a `rag eval` run), keeps each answer's
-measured signals (question relevance, answer support; see ``rag.refusal``), then picks
-the pair of thresholds with the best balance on the dev split: the share of unanswerable
-questions refused minus the share of answerable ones refused (optionally capped by
-``--max-false``), and writes them to the profile's file (``rag/data/refusal-NAME.json``).
+Asks every question of the dataset once, or reads the answers of `rag eval` runs, and keeps
+each answer's measured signals (question relevance, answer support, the model's own
+refusal probability; see ``rag.refusal``):
+
+- ``--records`` (repeatable): a run on a set with a dev and a test split
+  (``eval/dataset.jsonl``): the dev split tunes, the test split checks;
+- ``--dev-records`` (repeatable): a run on a development set (IDK-MRC's validation split):
+  every question tunes.
+
+A record of a failed question, or one without signals, is skipped. Two of relevance,
+support and semantic are tuned as a pair: the best share of unanswerable questions refused
+minus the share of answerable ones refused, optionally capped by ``--max-false``.
+``--tune p_refuse`` tunes ``max_p_refuse`` alone (see ``eval.tradeoff``: a question is
+refused when another recorded check refused it or p_refuse reaches the threshold), under
+the same cap. The thresholds go to the profile's file (``rag/data/refusal-NAME.json``),
+keeping the notes of the other tuning.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-from dataclasses import replace
+import json
+import sys
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
-from eval.dataset import Question, load_dataset
+from eval import tradeoff
+from eval.dataset import Question, load_dataset, split_of
+from eval.records import attempt
+from rag.errors import InputError, RagError
 from rag.factory import build_pipeline
 from rag.fileio import read_jsonl
+from rag.pipeline import Pipeline
 from rag.refusal import RefusalPolicy
 from rag.settings import resolve_settings
 
-Row = tuple[Question, dict[str, float]]  # a question and its answer's measured signals
 SIGNALS = ("relevance", "support", "semantic")
+P_REFUSE = "p_refuse"
 NO_REFUSAL = RefusalPolicy(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One answered question and its answer's measured signals."""
+
+    answerable: bool
+    split: str  # "dev" tunes, "test" checks
+    lang: str
+    signals: dict
 
 
 def rates(policy: RefusalPolicy, rows: list[Row]) -> tuple[float, float]:
     """(share of unanswerable questions refused, share of answerable ones refused)."""
     refused = [
-        (q, policy.abstain(s["relevance"], s["support"], s.get("semantic", 1.0))) for q, s in rows
+        (
+            r.answerable,
+            policy.abstain(
+                r.signals["relevance"], r.signals["support"], r.signals.get("semantic", 1.0)
+            ),
+        )
+        for r in rows
     ]
-    unans = [r for q, r in refused if not q.answerable]
-    ans = [r for q, r in refused if q.answerable]
+    unans = [no for answerable, no in refused if not answerable]
+    ans = [no for answerable, no in refused if answerable]
     return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
 
 
@@ -67,8 +101,8 @@ def tune(
     """
     best, best_key = fixed, (-1.0, 0.0)
     first, second = names
-    for x in cut_points([s.get(first, 1.0) for _, s in rows]):
-        for y in cut_points([s.get(second, 1.0) for _, s in rows]):
+    for x in cut_points([r.signals.get(first, 1.0) for r in rows]):
+        for y in cut_points([r.signals.get(second, 1.0) for r in rows]):
             policy = replace(fixed, **{f"min_{first}": x, f"min_{second}": y})
             recall, false = rates(policy, rows)
             key = (recall, x + y) if spend_budget else (recall - false, -false)
@@ -77,10 +111,149 @@ def tune(
     return best
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="eval/dataset.jsonl")
-    parser.add_argument("--records", help="records.jsonl of a full `rag eval` on the dataset")
+def tradeoff_rows(rows: list[Row]) -> list[tradeoff.Row]:
+    """The rows that carry ``p_refuse``, as the trade-off sees them."""
+    found = [tradeoff.row_of(r.lang, r.answerable, {"signals": r.signals}) for r in rows]
+    return [r for r in found if r is not None]
+
+
+def rows_from_records(path: Path, questions: dict[str, Question], all_dev: bool) -> list[Row]:
+    """Rows of a `rag eval` records file; a record names its question's kind (or the
+    dataset does, for records written before records did). Failed records are skipped."""
+    try:
+        records = read_jsonl(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read records from {path} ({exc}).") from None
+    rows = []
+    for record in records:
+        q = questions.get(record.get("id", ""))
+        answerable = record.get("answerable", q.answerable if q else None)
+        if record.get("failed") or answerable is None or not record.get("signals"):
+            continue
+        split = "dev" if all_dev else record.get("split") or split_of(record["id"])
+        lang = record.get("lang") or (q.lang if q else record.get("language", ""))
+        rows.append(Row(answerable, split, lang, record["signals"]))
+    return rows
+
+
+def rows_by_asking(pipeline: Pipeline, questions: list[Question]) -> list[Row]:
+    """Rows of every question asked once; a question whose answer fails is skipped."""
+    rows = []
+    for q in questions:
+        answer, reason = attempt(lambda q=q: pipeline.ask(q.question, doc_id=q.doc))
+        if answer is None:
+            print(f"{q.id}: skipped ({reason})", file=sys.stderr)
+            continue
+        rows.append(Row(q.answerable, q.split, q.lang, answer.signals))
+    return rows
+
+
+def save(policy: RefusalPolicy, path: Path, **notes: object) -> None:
+    """Write the thresholds with ``notes``, keeping the file's other notes."""
+    previous = json.loads(path.read_text("utf-8")) if path.is_file() else {}
+    kept = {k: v for k, v in previous.items() if k not in asdict(policy)}
+    policy.save(path, **(kept | notes))
+
+
+def _rounded(share: float) -> float | None:
+    return None if share != share else round(share, 3)  # NaN: no question of that kind
+
+
+def check_rates(rows: list, measure) -> dict:
+    """{"questions", "refusal_recall", "false_refusals"} of ``measure(rows)``."""
+    recall, false = measure(rows)
+    return {
+        "questions": len(rows),
+        "refusal_recall": _rounded(recall),
+        "false_refusals": _rounded(false),
+    }
+
+
+def tune_pair(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
+    names = tuple(args.tune.split(","))
+    policy = tune(dev, args.max_false, names, pipeline.refusal, args.spend_budget)
+    summary = {
+        name: check_rates(part, lambda rows: rates(policy, rows))
+        for name, part in (("dev", dev), ("test", test))
+    }
+    save(
+        policy,
+        pipeline.profile.refusal_path,
+        tuned_on=args.tuned_on,
+        max_false=args.max_false,
+        tuned=list(names),
+        spend_budget=args.spend_budget,
+        **summary,
+    )
+    print_summary(summary)
+    print(
+        f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}, "
+        f"semantic >= {policy.min_semantic}"
+    )
+
+
+def tune_p_refuse(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
+    if "max_p_refuse" not in {f.name for f in fields(RefusalPolicy)}:
+        raise InputError("this version's refusal policy has no max_p_refuse to tune.")
+    dev_rows, test_rows = tradeoff_rows(dev), tradeoff_rows(test)
+    if not dev_rows:
+        raise InputError(
+            "no dev answer carries a p_refuse signal; run `rag eval` again with a version "
+            "that records it."
+        )
+    threshold = tradeoff.choose_threshold(dev_rows, args.max_false, args.spend_budget)
+    policy = replace(pipeline.refusal, max_p_refuse=threshold)
+
+    def measure(rows: list[tradeoff.Row]) -> tuple[float, float]:
+        point = tradeoff.at_threshold(rows, threshold)
+        return point.refusal_recall, point.false_refusals
+
+    summary = {
+        name: check_rates(part, measure) for name, part in (("dev", dev_rows), ("test", test_rows))
+    }
+    note = {
+        "tuned_on": args.tuned_on,
+        "max_false": args.max_false,
+        "spend_budget": args.spend_budget,
+    }
+    save(policy, pipeline.profile.refusal_path, p_refuse_tuning=note | summary)
+    print_summary(summary)
+    print(f"threshold: refuse when p_refuse >= {threshold}")
+
+
+def print_summary(summary: dict) -> None:
+    for name, s in summary.items():
+        recall, false = (_shown(s[key]) for key in ("refusal_recall", "false_refusals"))
+        print(
+            f"{name}: {s['questions']} questions, refusal recall {recall}, false refusals {false}"
+        )
+
+
+def _shown(share: float | None) -> str:
+    return "–" if share is None else f"{share:.2f}"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m eval.tune_refusal", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--dataset",
+        default="eval/dataset.jsonl",
+        help="the questions to ask, or to look up for records that do not name their kind",
+    )
+    parser.add_argument(
+        "--records",
+        action="append",
+        default=[],
+        help="records.jsonl of a full `rag eval` on a set with a dev and a test split",
+    )
+    parser.add_argument(
+        "--dev-records",
+        action="append",
+        default=[],
+        help="records.jsonl of a full `rag eval` on a development set (all of it tunes)",
+    )
     parser.add_argument(
         "--max-false",
         type=float,
@@ -91,53 +264,60 @@ def main() -> None:
     parser.add_argument(
         "--tune",
         default="relevance,support",
-        help="the two signals to tune (of relevance, support, semantic); the third keeps "
-        "the profile's value",
+        help="two signals tuned together (of relevance, support, semantic; the third keeps "
+        "the profile's value), or p_refuse alone (max_p_refuse)",
     )
     parser.add_argument(
         "--spend-budget",
         action="store_true",
-        help="best recall under --max-false, ties to the highest thresholds",
+        help="best recall under --max-false, ties to the thresholds that refuse the most",
     )
-    args = parser.parse_args()
-    pipeline = build_pipeline(resolve_settings(profile=args.profile))
-    questions = load_dataset(Path(args.dataset))
-    if args.records:
-        signals = {r["id"]: r["signals"] for r in read_jsonl(Path(args.records))}
-    else:
-        signals = {q.id: pipeline.ask(q.question).signals for q in questions}
-    rows: list[Row] = [(q, signals[q.id]) for q in questions]
-    names = tuple(args.tune.split(","))
-    if len(names) != 2 or not set(names) <= set(SIGNALS):
-        parser.error(f"--tune takes two of {', '.join(SIGNALS)}")
-    dev = [r for r in rows if r[0].split == "dev"]
-    test = [r for r in rows if r[0].split == "test"]
-    policy = tune(dev, args.max_false, names, pipeline.refusal, args.spend_budget)
-    summary = {}
-    for name, part in (("dev", dev), ("test", test)):
-        recall, false = rates(policy, part)
-        summary[name] = {
-            "questions": len(part),
-            "refusal_recall": round(recall, 3),
-            "false_refusals": round(false, 3),
-        }
-        print(
-            f"{name}: {len(part)} questions, refusal recall {recall:.2f}, "
-            f"false refusals {false:.2f}"
-        )
-    policy.save(
-        pipeline.profile.refusal_path,
-        tuned_on=f"dev split of {args.dataset}",
-        max_false=args.max_false,
-        tuned=list(names),
-        spend_budget=args.spend_budget,
-        **summary,
-    )
-    print(
-        f"thresholds: relevance >= {policy.min_relevance}, support >= {policy.min_support}, "
-        f"semantic >= {policy.min_semantic}"
-    )
+    args = parser.parse_args(argv)
+    names = args.tune.split(",")
+    pair = len(names) == 2 and set(names) <= set(SIGNALS)
+    if not pair and names != [P_REFUSE]:
+        parser.error(f"--tune takes two of {', '.join(SIGNALS)}, or {P_REFUSE}")
+    return args
+
+
+def load_rows(args: argparse.Namespace, pipeline: Pipeline) -> list[Row]:
+    """Rows of the records given, or of every question of the dataset asked once."""
+    dataset = Path(args.dataset)
+    if not (args.records or args.dev_records):
+        return rows_by_asking(pipeline, load_dataset(dataset))
+    questions = {q.id: q for q in load_dataset(dataset)} if dataset.is_file() else {}
+    rows = [r for path in args.records for r in rows_from_records(Path(path), questions, False)]
+    for path in args.dev_records:
+        rows += rows_from_records(Path(path), questions, True)
+    return rows
+
+
+def describe_sources(args: argparse.Namespace) -> str:
+    """'dev split of A; all of B': what the thresholds were tuned on."""
+    parts = [
+        f"dev split of {path}"
+        for path in args.records or ([] if args.dev_records else [args.dataset])
+    ]
+    return "; ".join(parts + [f"all of {path} (a development set)" for path in args.dev_records])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.tuned_on = describe_sources(args)
+    try:
+        pipeline = build_pipeline(resolve_settings(profile=args.profile))
+        rows = load_rows(args, pipeline)
+        dev = [r for r in rows if r.split == "dev"]
+        test = [r for r in rows if r.split == "test"]
+        if not dev:
+            raise InputError("no dev question with signals to tune on; see --help.")
+        tuner = tune_p_refuse if args.tune == P_REFUSE else tune_pair
+        tuner(args, pipeline, dev, test)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
