@@ -236,3 +236,31 @@ def test_doc_and_passage_name_the_article_and_must_agree(tmp_path):
 
 def test_a_paragraph_file_stem_is_its_doc_id():
     assert slugify("idk-valid-p000.txt") == "idk-valid-p000"
+
+
+def test_a_conversation_whose_turn_fails_is_counted_and_the_others_are_scored(setup, tmp_path):
+    pipeline, dataset, _ = setup
+    conversations = tmp_path / "conversations.jsonl"
+    rows = [
+        {
+            "id": "c-1",
+            "lang": "id",
+            "turns": [{"question": "Ke mana kopi dijual?"}, {"question": "Kapan kopi dipanen?"}],
+        },
+        {
+            "id": "c-2",
+            "lang": "id",
+            "turns": [
+                {"question": "Kapan kopi dipanen?"},
+                {"question": "Kapan kebun teh dibuka?", "answers": ["1910"]},
+            ],
+        },
+    ]
+    write_dataset(conversations, rows)
+
+    run_evaluation(pipeline, dataset, tmp_path / "out", baselines=[], conversations=conversations)
+
+    turns = read_records(tmp_path / "out" / "conversations.jsonl")
+    assert [t.get("failed") for t in turns] == ["APITimeoutError: Request timed out.", None]
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["conversations"]["all"]
+    assert (metrics["turns"], metrics["failed"], metrics["answer_accuracy"]) == (1, 1, 1.0)
