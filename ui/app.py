@@ -25,7 +25,7 @@ from rag.errors import ConfigError, RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
-from ui import feedback, openai_api, render, theme
+from ui import feedback, history, openai_api, render, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
@@ -114,6 +114,7 @@ class ChatParts:
     regen_go: gr.Button
     ticket: gr.Textbox
     rating: feedback.FeedbackParts | None = None
+    kept: history.HistoryParts | None = None
 
 
 def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, gr.Checkbox]:
@@ -213,6 +214,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
             clear = labels.make(
                 gr.Button, {"value": "new_conversation"}, size="sm", elem_id="clear"
             )
+            kept = history.layout(labels, pipeline.settings.index_dir)
         with gr.Column(scale=2):
             whole_article = labels.make(
                 gr.Checkbox, {"label": "whole_article"}, elem_id="whole-article"
@@ -226,12 +228,13 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
     ticket = gr.Textbox(visible="hidden", elem_id="ticket")
     return ChatParts(
         conv, chatbot, question, send, stop, status, clear, language, k, doc, show_rewritten,
-        whole_article, sources, card, restriction, regen_turn, regen_go, ticket, rating,
+        whole_article, sources, card, restriction, regen_turn, regen_go, ticket, rating, kept,
     )  # fmt: skip
 
 
-def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> None:
-    """Questions are accepted (or refused inline) at once, then answered by one runner."""
+def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> gr.events.Dependency:
+    """Questions are accepted (or refused inline) at once, then answered by one runner
+    (returned: the runner's event, which later steps follow)."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
     asked_with = [c.conv, c.language, c.k, c.doc, c.show_rewritten, ui_lang]
     accepted = [c.question, c.status, c.chatbot, c.ticket]
@@ -247,7 +250,7 @@ def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> None:
         concurrency_limit=None,
         **private,
     )
-    c.ticket.change(
+    answered = c.ticket.change(
         actions.drain,
         [c.conv, c.show_rewritten, c.whole_article, ui_lang],
         [c.chatbot, c.sources, c.send, c.stop, c.clear, c.status],
@@ -264,6 +267,7 @@ def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> None:
             **private,
         )
     c.doc.change(actions.card, [c.doc, ui_lang], [c.card, c.restriction], **private)
+    return answered
 
 
 @dataclass
@@ -414,12 +418,15 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 chat = _chat_tab(pipeline, actions, labels)
             with labels.make(gr.Tab, {"label": "tab_articles"}, id="articles-tab"):
                 articles = _articles_tab(actions, labels)
-        _wire_chat(chat, actions, ui_lang)
+        answered = _wire_chat(chat, actions, ui_lang)
         _wire_articles(chat, articles, actions, ui_lang)
         _wire_language(app, labels, chat, articles, actions, ui_lang)
         _api(actions, pipeline.settings.k)
         ratings = feedback.Ratings(pipeline.settings.index_dir)
         feedback.wire(chat.rating, ratings, chat.conv, ui_lang)
+        view, shown = [chat.show_rewritten, chat.whole_article], [chat.chatbot, chat.sources]
+        keeper = history.Keeper(actions)
+        history.wire(chat.kept, keeper, app, answered, chat.conv, view, shown, chat.clear, ui_lang)
     return app
 
 

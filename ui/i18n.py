@@ -72,6 +72,10 @@ TEXT: dict[str, dict[str, str]] = {
         "feedback_saved_down": "Thanks: answer {n} is marked not helpful (kept on this "
         "machine). A note helps to fix it.",
         "feedback_noted": "Note saved.",
+        "download_md": "Download as Markdown",
+        "download_json": "Download as JSON",
+        "conversations": "Past conversations (kept in this browser)",
+        "conversation_delete": "Delete conversation",
         "copy_sources": "Sources:",
         "copy_stopped": "(stopped before the end)",
         "retrieve": "retrieve",
@@ -176,6 +180,10 @@ TEXT: dict[str, dict[str, str]] = {
         "feedback_saved_down": "Terima kasih: jawaban {n} ditandai tidak membantu (disimpan di "
         "mesin ini). Catatan membantu memperbaikinya.",
         "feedback_noted": "Catatan disimpan.",
+        "download_md": "Unduh sebagai Markdown",
+        "download_json": "Unduh sebagai JSON",
+        "conversations": "Percakapan sebelumnya (disimpan di peramban ini)",
+        "conversation_delete": "Hapus percakapan",
         "copy_sources": "Sumber:",
         "copy_stopped": "(dihentikan sebelum selesai)",
         "retrieve": "pencarian",
