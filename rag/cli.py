@@ -12,15 +12,18 @@ import logging
 import sys
 from pathlib import Path
 
+from rag import engines
 from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.feedback import export as export_feedback
 from rag.feedback import feedback_path
+from rag.formats import described, read_source
 from rag.pipeline import Pipeline
 from rag.profiles import profiles
 from rag.retrieve import MODES
 from rag.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
-from rag.types import EventKind
+from rag.types import Document, EventKind
+from rag.webpage import describe
 
 # Choices are checked by resolve_settings, so that a flag, a variable and a config file
 # are refused with the same message; the help lists them.
@@ -48,8 +51,33 @@ def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    report = _pipeline(args).index(args.files, rebuild=args.rebuild)
+    pipeline = _pipeline(args)
+    documents = engines.read_articles(pipeline.settings, args.files)  # all checked first
+    report = pipeline.index_documents(documents, rebuild=args.rebuild)
     print(report.message)
+    for doc in documents:
+        if doc.meta:  # a web page: what was found about it
+            print(f"  {doc.doc_id}: " + "; ".join(describe(doc.meta)))
+    return 0
+
+
+def extracted_json(doc: Document) -> dict:
+    """What `rag extract --json` prints: the metadata found (null when not), language, text."""
+    meta = {key: doc.meta.get(key) for key in ("title", "author", "date", "site", "url")}
+    return {**meta, "language": doc.language or None, "text": doc.text}
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Print what the assistant would read from a file or URL, without indexing it."""
+    settings = resolve_settings(index_dir=args.index_dir)
+    doc = read_source(args.source, allow_private=bool(settings.allow_private_urls))
+    if args.json:
+        print(json.dumps(extracted_json(doc), ensure_ascii=False, indent=2))
+        return 0
+    for line in [*describe(doc.meta), f"language: {doc.language or '?'}", f"id: {doc.doc_id}"]:
+        print(line)
+    print()
+    print(doc.text)
     return 0
 
 
@@ -186,7 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="add or update articles in the index")
-    p.add_argument("files", nargs="*", help="UTF-8 .txt or .md articles (default: the bundled one)")
+    p.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE|URL",
+        help=f"articles: {described()} (default: the bundled one)",
+    )
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
     add_engine_flags(p)
     p.add_argument("--shards", type=int, help="cut the index into this many shards (default 1)")
@@ -194,6 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, help="embedding workers of a Ray build (default: one per CPU)"
     )
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser(
+        "extract", help="print what the assistant would read from a file or URL (no indexing)"
+    )
+    p.add_argument("source", metavar="FILE|URL", help=f"an article: {described()}")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_extract)
 
     p = sub.add_parser("search", help="show the passages that best match a question")
     p.add_argument("question")

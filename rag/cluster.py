@@ -34,10 +34,11 @@ import ray
 from ray.util import ActorPool
 
 from rag.chunking import ChunkingConfig, chunk_document
-from rag.corpus import document_from_file_bytes, read_article_file
+from rag.corpus import read_article_file
 from rag.dense import build_dense_index
 from rag.embed import Embedder
 from rag.errors import ConfigError, IndexBuildError
+from rag.formats import read_file_bytes
 from rag.settings import Settings
 from rag.shards import TermStats, bm25_part, shard_count, split_rows, term_stats, vocabulary
 from rag.store import (
@@ -106,7 +107,7 @@ def describe() -> str:
 
 @ray.remote(max_retries=RETRIES)
 def _read(path: str, data: bytes) -> Document:
-    return document_from_file_bytes(path, data)
+    return read_file_bytes(path, data)
 
 
 @ray.remote(max_retries=RETRIES)

@@ -10,9 +10,9 @@ from pathlib import Path
 from types import ModuleType
 
 from rag.chunking import ChunkingConfig
-from rag.corpus import load_document
 from rag.embed import Embedder
 from rag.errors import ConfigError
+from rag.formats import is_url, read_source
 from rag.settings import Settings
 from rag.shards import Fanout, shard_count
 from rag.store import IndexStore, build_index
@@ -32,12 +32,15 @@ def cluster(settings: Settings) -> ModuleType:
     return ray_cluster
 
 
-def read_articles(settings: Settings, files: list[str | Path]) -> list[Document]:
-    """Every file checked and cleaned (in Ray tasks on the ray engine); nothing is kept
-    when one is unusable."""
-    if settings.engine == "ray":
-        return cluster(settings).read_articles(files)
-    return [load_document(f) for f in files]
+def read_articles(settings: Settings, sources: list[str | Path]) -> list[Document]:
+    """Every file or URL read by its format, checked and cleaned (files in Ray tasks on the
+    ray engine; pages are fetched here); nothing is kept when one is unusable."""
+    allow_private = bool(settings.allow_private_urls)
+    if settings.engine != "ray":
+        return [read_source(s, allow_private) for s in sources]
+    files = [s for s in sources if not is_url(s)]
+    from_files = iter(cluster(settings).read_articles(files))
+    return [read_source(s, allow_private) if is_url(s) else next(from_files) for s in sources]
 
 
 def build(

@@ -17,6 +17,11 @@ class InputError(RagError):
     exit_code = 2
 
 
+class FetchError(InputError):
+    """A URL could not be read: a refused address, an HTTP error, not a web page, too large,
+    too slow, or a page without article text."""
+
+
 class ConfigError(RagError):
     """A setting names something unknown (a backend, a language) or is malformed."""
 

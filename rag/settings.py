@@ -63,6 +63,7 @@ class Settings:
     ray_address: str = ""  # host:port of `ray start --head`; empty: a local Ray instance
     shards: int = 1
     workers: int = 0
+    allow_private_urls: int = 0  # 1: read URLs on loopback/private networks (rag.fetch)
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -122,6 +123,7 @@ def _check(s: Settings) -> None:
     check_choice("engine", s.engine, ENGINES)
     check_range("shards", s.shards, SHARDS_RANGE)
     check_range("workers", s.workers, WORKERS_RANGE)
+    check_range("allow_private_urls", s.allow_private_urls, (0, 1))
     for name in ("llm_timeout", "openai_timeout"):
         if getattr(s, name) <= 0:
             raise ConfigError(f"{name}={getattr(s, name)} must be a positive number of seconds.")

@@ -5,8 +5,10 @@ Layout under the index directory::
     CURRENT              name of the live version directory (replaced atomically)
     v-<stamp>/           one complete index version
         manifest.json    format, embedding model id/fingerprint/dim, chunking,
-                         analyzer, each document's content hash, each file's sha256
-        documents.jsonl  the articles' full source text (offsets point into it)
+                         analyzer, each document's content hash (and a web page's title,
+                         author, date, site and url), each file's sha256
+        documents.jsonl  the articles' full text (offsets point into it); for a web
+                         page also its metadata and the HTML the text was read from
         passages.jsonl   passages with spans
         vectors.npy      normalised passage vectors (reused when a document is unchanged)
         dense.faiss      the FAISS index over the vectors (inner product)
@@ -167,6 +169,7 @@ def index_manifest(
                 "hash": content_hash(d.text),
                 "language": d.language,
                 "passages": sum(p.doc_id == d.doc_id for p in passages),
+                **({"metadata": d.meta} if d.meta else {}),
             }
             for d in documents
         },

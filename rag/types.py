@@ -12,12 +12,19 @@ from enum import StrEnum
 
 @dataclass(frozen=True)
 class Document:
-    """An article as loaded from disk: its id, where it came from, its text and language."""
+    """An article as loaded from disk: its id, where it came from, its text and language.
+
+    A web page also keeps its metadata (``title``, ``author``, ``date``, ``site``, ``url``,
+    those found) and ``source``, the HTML its text was extracted from, so that the index
+    holds everything a rebuild needs without the network.
+    """
 
     doc_id: str
     name: str
     text: str
     language: str = ""
+    meta: dict[str, str] = field(default_factory=dict, hash=False)  # hashed by the rest
+    source: str = ""
 
 
 @dataclass(frozen=True)

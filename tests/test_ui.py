@@ -279,7 +279,7 @@ def test_upload_accepts_utf8_text_and_markdown(tmp_path):
 @pytest.mark.parametrize(
     "name, data, message",
     [
-        ("a.pdf", b"%PDF-1.4 text", "only UTF-8 text or Markdown"),
+        ("a.pdf", b"%PDF-1.4 text", r"\.pdf files are not read; give UTF-8 text \(\.txt"),
         ("a.txt", b"abc\x00def", "binary"),
         ("a.txt", "Berita café".encode("latin-1"), "not valid UTF-8"),
         ("a.txt", b"  \n ", "empty"),
@@ -294,7 +294,7 @@ def test_upload_refuses_what_is_not_an_article(tmp_path, name, data, message):
 
 
 def test_upload_without_a_file_and_paste_without_title_are_refused():
-    with pytest.raises(InputError, match=r"choose a \.txt or \.md file"):
+    with pytest.raises(InputError, match=r"choose a file to upload first \(\.txt"):
         document_from_upload(None)
     with pytest.raises(InputError, match="title"):
         document_from_paste("  ", "Ada teks.")
@@ -483,7 +483,7 @@ def test_a_refused_upload_changes_nothing(tmp_path):
     path.write_bytes(b"\x89PNG\x00\x00")
     fake = FakePipeline()
     status, *_, upload = Actions(fake).add_uploaded(str(path), "*", "en", no_progress)
-    assert 'class="status error"' in status and "only UTF-8 text or Markdown" in status
+    assert 'class="status error"' in status and ".png files are not read" in status
     assert fake.indexed == [] and upload is actions.SKIP  # the file stays, to be replaced
 
 

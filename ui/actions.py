@@ -29,7 +29,7 @@ from rag.questions import MAX_QUESTION_CHARS, clean_question
 from rag.settings import K_RANGE, LANGUAGES, check_choice, check_range
 from rag.types import Document, Event, EventKind
 from ui import render
-from ui.articles import document_from_paste, document_from_upload
+from ui.articles import document_from_paste, document_from_upload, document_from_url
 from ui.conversation import DONE, Conversation, Job, Turn
 from ui.i18n import t
 from ui.render import View
@@ -304,6 +304,15 @@ class Actions:
         """Index an uploaded .txt/.md file: (message, *listing, file); the file is cleared."""
         status, listing, ok = self._add(lambda: document_from_upload(path), choice, lang, progress)
         return (status, *listing, None if ok else SKIP)
+
+    def add_url(self, url: str, choice: str, lang: str, progress: gr.Progress = PROGRESS) -> tuple:
+        """Read and index the page at a pasted URL: (message, *listing, URL); the box is
+        cleared once it is added."""
+        allow_private = bool(self.pipeline.settings.allow_private_urls)
+        status, listing, ok = self._add(
+            lambda: document_from_url(url, allow_private), choice, lang, progress
+        )
+        return (status, *listing, "" if ok else SKIP)
 
     def _add(
         self, make: Callable[[], Document], choice: str, lang: str, progress: Callable[..., Any]

@@ -23,6 +23,7 @@ import gradio as gr
 
 from rag.errors import ConfigError, RagError
 from rag.factory import build_pipeline
+from rag.formats import suffixes
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
 from ui import feedback, history, openai_api, render, theme
@@ -39,7 +40,9 @@ EXAMPLES = [
 ]
 log = logging.getLogger(__name__)
 K_SLIDER = (K_RANGE[0], 10)  # the useful part of the range the API accepts
-MAX_UPLOAD = "5mb"  # Gradio refuses bigger uploads outright; up to it, our 1 MB check explains
+# Gradio refuses bigger uploads outright; below it, our own checks (1 MB of text, 5 MB of
+# HTML: rag.formats) explain the limit.
+MAX_UPLOAD = "6mb"
 WARM_UP_QUESTION = "Apa isi artikel ini?"
 EMPTY_SOURCES = render.sources_html([], {})
 
@@ -282,6 +285,9 @@ class ArticleParts:
     upload: gr.File
     add_file: gr.Button
     upload_status: gr.HTML
+    url: gr.Textbox
+    add_url: gr.Button
+    url_status: gr.HTML
     remove_doc: gr.Dropdown
     remove: gr.Button
     confirm: gr.Column
@@ -301,7 +307,18 @@ def _articles_tab(actions: Actions, labels: Labels) -> ArticleParts:
             add_text = labels.make(gr.Button, {"value": "add_paste"}, elem_id="add-paste")
             paste_status = gr.HTML("", elem_id="paste-status", js_on_load=None)
         with gr.Column():
-            upload = labels.make(gr.File, {"label": "upload"}, type="filepath", elem_id="upload")
+            url = labels.make(
+                gr.Textbox, {"label": "url", "placeholder": "url_placeholder"}, elem_id="url"
+            )
+            add_url = labels.make(gr.Button, {"value": "add_url"}, elem_id="add-url")
+            url_status = gr.HTML("", elem_id="url-status", js_on_load=None)
+            upload = labels.make(
+                gr.File,
+                {"label": lambda lang: t(lang, "upload", types=" / ".join(suffixes()))},
+                type="filepath",
+                file_types=suffixes(),
+                elem_id="upload",
+            )
             add_file = labels.make(gr.Button, {"value": "add_file"}, elem_id="add-file")
             upload_status = gr.HTML("", elem_id="upload-status", js_on_load=None)
     with gr.Row(equal_height=True):
@@ -323,7 +340,7 @@ def _articles_tab(actions: Actions, labels: Labels) -> ArticleParts:
     remove_status = gr.HTML("", elem_id="remove-status", js_on_load=None)
     return ArticleParts(
         table, title, text, add_text, paste_status, upload, add_file, upload_status,
-        remove_doc, remove, confirm, confirm_text, yes, no, remove_status,
+        url, add_url, url_status, remove_doc, remove, confirm, confirm_text, yes, no, remove_status,
     )  # fmt: skip
 
 
@@ -347,6 +364,9 @@ def _wire_articles(c: ChatParts, a: ArticleParts, actions: Actions, ui_lang: gr.
         [a.upload, c.doc, ui_lang],
         [a.upload_status, *listing, a.upload],
         **private,
+    )
+    a.add_url.click(
+        actions.add_url, [a.url, c.doc, ui_lang], [a.url_status, *listing, a.url], **private
     )
     a.remove.click(
         actions.ask_remove,

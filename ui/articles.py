@@ -1,9 +1,11 @@
-"""Turn what a user gives the Articles tab (a pasted text, an uploaded file) into a Document.
+"""Turn what a user gives the Articles tab (a pasted text, an uploaded file, a URL) into a
+Document.
 
-What it does: checks an upload's name and size, decodes it with the same rules as the CLI
-(``rag.corpus.decode_article``: UTF-8 text, not binary, not empty, at most 1 MB) and wraps
-pasted or uploaded text as a Document. Every problem is an ``InputError`` whose message
-says what to do, raised before anything is indexed.
+What it does: checks an upload's name and size and reads it by its format with the same
+rules as the CLI (``rag.formats``: UTF-8 text or Markdown up to 1 MB, a web page's HTML up
+to 5 MB), wraps pasted text as a Document, and reads a page from a URL (fetched safely:
+``rag.fetch``). Every problem is an ``InputError`` whose message says what to do, raised
+before anything is indexed.
 
 What it does not do: index anything or touch the pipeline; ``ui.actions`` does that.
 
@@ -15,14 +17,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.corpus import (
-    MAX_ARTICLE_BYTES,
-    TEXT_SUFFIXES,
-    decode_article,
-    document_from_text,
-    slugify,
-)
+from rag.corpus import decode_article, document_from_text, slugify
 from rag.errors import InputError
+from rag.formats import described, is_url, read_file, read_url, suffixes
 from rag.types import Document
 
 MAX_TITLE_CHARS = 200
@@ -51,20 +48,20 @@ def document_from_paste(title: str | None, text: str | None) -> Document:
 
 
 def document_from_upload(path: str | Path | None, name: str | None = None) -> Document:
-    """An uploaded file (a path on the server) -> Document named after the original file."""
+    """An uploaded file (a path on the server) -> Document named after the original file.
+
+    Its format and size are checked before it is read, so a huge file is never loaded."""
     if not path:
-        raise InputError("choose a .txt or .md file to upload first.")
+        raise InputError(f"choose a file to upload first ({', '.join(suffixes())}).")
     path = Path(path)
-    name = name or path.name
-    if path.suffix.lower() not in TEXT_SUFFIXES:
-        raise InputError(
-            f"{name}: only UTF-8 text or Markdown files "
-            f"({', '.join(sorted(TEXT_SUFFIXES))}) can be added."
-        )
-    size = path.stat().st_size
-    if size > MAX_ARTICLE_BYTES:  # checked before reading, so a huge file is never loaded
-        raise InputError(
-            f"{name}: {size:,} bytes is over the {MAX_ARTICLE_BYTES:,}-byte "
-            "limit for one article; split it into smaller files."
-        )
-    return document_from_text(decode_article(path.read_bytes(), name), name)
+    return read_file(path, name or path.name)
+
+
+def document_from_url(url: str | None, allow_private: bool = False) -> Document:
+    """The article at a pasted http(s) URL -> Document named by the page's title."""
+    url = (url or "").strip()
+    if not url:
+        raise InputError("paste the address of an article page first (https://...).")
+    if not is_url(url):
+        raise InputError(f"{url}: not a web address; give {described()}.")
+    return read_url(url, allow_private)

@@ -397,10 +397,27 @@ def _language_name(code: str, lang: str) -> str:
     return t(lang, f"lang_{code}") if code in ("id", "en") else t(lang, "lang_unknown")
 
 
+def page_meta_html(meta: Mapping[str, str], name: str, lang: str) -> str:
+    """A web page's title (when not its name), author, date and site, and a link to it."""
+    parts = [meta["title"]] if meta.get("title") and meta["title"] != name else []
+    parts += [t(lang, "card_by", author=meta["author"])] if meta.get("author") else []
+    parts += [meta[key] for key in ("date", "site") if meta.get(key)]
+    shown = [html.escape(" · ".join(parts))] if parts else []
+    url = meta.get("url", "")
+    if url.startswith(("https://", "http://")):  # never a javascript: or data: link
+        href = html.escape(url, quote=True)
+        shown.append(
+            f'<a href="{href}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{html.escape(url)}</a>"
+        )
+    return f'<div class="meta page-meta">{"<br>".join(shown)}</div>' if shown else ""
+
+
 def _doc_card(doc: Document, passages: int, lang: str) -> str:
     size = f"{t(lang, 'words', n=len(doc.text.split()))} · {t(lang, 'passages', n=passages)}"
     return (
         f'<div class="card-doc"><div class="card-title">{html.escape(doc.name)}</div>'
+        f"{page_meta_html(doc.meta, doc.name, lang)}"
         f'<div class="meta">{_language_name(doc.language, lang)} · {size}</div>'
         f"<details><summary>{t(lang, 'view_article')}</summary>"
         f'<div class="article-text">{html.escape(doc.text)}</div></details></div>'
