@@ -39,7 +39,7 @@ URL_SAFE = "/%:@!$&'()*+,;=?~-._"  # kept as they are in a path or query: alread
 METADATA = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200")
 )
-ALLOW_HINT = "set RAG_ALLOW_PRIVATE_URLS=1 to read pages on this machine or network"
+ALLOW_HINT = "set RAG_ALLOW_PRIVATE_URLS=1 to read pages on this machine or its network"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rag-resolve")
@@ -108,9 +108,9 @@ def resolve(url: str, host: str, port: int, allow_private: bool, timeout: float)
     for ip in addresses:
         reason = refused_reason(ip)
         if reason and not allow_private:
+            shown = host if host == str(ip) else f"{host} ({ip})"
             raise FetchError(
-                f"{url}: {host} is {reason} ({ip}); pages on this machine or its network "
-                f"are not fetched ({ALLOW_HINT})."
+                f"{url}: {shown} is {reason}; such pages are not fetched ({ALLOW_HINT})."
             )
     return str(addresses[0])
 
