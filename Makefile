@@ -21,13 +21,21 @@ LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND
 LLAMA_KEY        := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
 WHEELHOUSE       := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-article-assistant/wheels/llama-$(LLAMA_KEY)
 LLAMA_STAMP      := $(VENV)/.llama-$(LLAMA_KEY)
+# llama.cpp's own server (parallel slots, continuous batching, slot states saved to files,
+# token probabilities) runs the embedded model; built from the same vendored sources with
+# the same flags, statically, without its web UI.
+SERVER_CMAKE_ARGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
+  -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON \
+  -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
+SERVER_SRC       := $(WHEELHOUSE)/server-src
+SERVER_STAMP     := $(VENV)/.server-$(LLAMA_KEY)
 
 setup: $(STAMP)
 
 # torch first, pinned to the CPU build on this machine's disk: a plain `torch` requirement
 # would otherwise pull a multi-GB CUDA build. Then the portable llama.cpp wheel, then the
 # project; the last step proves that the embedded model loads and generates (`rag doctor`).
-$(STAMP): pyproject.toml $(LLAMA_STAMP)
+$(STAMP): pyproject.toml $(LLAMA_STAMP) $(SERVER_STAMP)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev,cluster]'
 	$(VENV)/bin/rag doctor --setup
@@ -45,10 +53,33 @@ $(LLAMA_STAMP):
 	$(PIP) install --quiet --force-reinstall --no-deps $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
 	rm -f $(VENV)/.llama-* && touch $(LLAMA_STAMP)
 
-# Debian's Chromium for the browser test (Playwright drives it; no browser download).
+$(SERVER_STAMP): $(LLAMA_STAMP)
+	test -x $(WHEELHOUSE)/llama-server || { \
+	  echo "Compiling llama.cpp's server for x86-64-v3 (about 8 minutes on 2 cores)..."; \
+	  rm -rf $(SERVER_SRC) && mkdir -p $(SERVER_SRC) && \
+	  $(PIP) download --quiet --no-deps --no-binary :all: -d $(SERVER_SRC) \
+	    llama-cpp-python==$(LLAMA_VERSION) && \
+	  tar -xzf $(SERVER_SRC)/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(SERVER_SRC) && \
+	  cmake -S $(SERVER_SRC)/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp \
+	    -B $(SERVER_SRC)/build $(SERVER_CMAKE_ARGS) $(LLAMA_CMAKE_ARGS) >/dev/null && \
+	  cmake --build $(SERVER_SRC)/build --target llama-server -j $$(nproc) >/dev/null && \
+	  cp $(SERVER_SRC)/build/bin/llama-server $(WHEELHOUSE)/llama-server.partial && \
+	  mv $(WHEELHOUSE)/llama-server.partial $(WHEELHOUSE)/llama-server && \
+	  rm -rf $(SERVER_SRC); }
+	cp $(WHEELHOUSE)/llama-server $(VENV)/bin/llama-server
+	rm -f $(VENV)/.server-* && touch $(SERVER_STAMP)
+
+# Debian's Chromium for the browser test (Playwright drives it; no browser download), and
+# axe-core from npm, which the accessibility test injects into the page.
+AXE_VERSION := 4.14.1
+AXE_DIR     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-article-assistant/axe
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@test -f $(AXE_DIR)/node_modules/axe-core/axe.min.js || { \
+	  command -v npm >/dev/null || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }; \
+	  npm install --silent --no-audit --no-fund --prefix $(AXE_DIR) axe-core@$(AXE_VERSION); }
 
 run: setup
 	$(VENV)/bin/rag serve --host $(HOST) --port $(PORT)

@@ -19,7 +19,6 @@ import json
 import platform
 import re
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from rag import gguf
 from rag.errors import RagError
 from rag.fileio import sha256_file
 from rag.profiles import get_profile
-from rag.runtime import ModelServer
+from rag.runtime import ModelServer, runtime_info
 from rag.settings import Settings
 
 PACKAGES = (
@@ -93,18 +92,21 @@ def cpu_flags() -> tuple[str, set[str]]:
 
 
 def runtime_features() -> dict[str, bool]:
-    """The CPU features llama.cpp was compiled for, e.g. {'AVX2': True, 'AMX_INT8': False}.
+    """The CPU features the model's runtime (llama-server) was compiled for, e.g.
+    {'AVX2': True, 'AMX_INT8': False}, from its ``--version`` report.
 
-    Read in a child process: a runtime built for instructions this CPU lacks may die on import.
+    Read in a child process: a runtime built for instructions this CPU lacks may die on start.
     """
-    code = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode())"
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
-    )
-    if done.returncode != 0:
-        tail = (done.stderr or "").strip().splitlines()[-1:] or [f"exit {done.returncode}"]
-        raise RagError(f"llama_cpp does not import ({tail[0]})")
-    return {name: value == "1" for name, value in re.findall(r"([A-Z0-9_]+) = (\d)", done.stdout)}
+    try:
+        info = runtime_info()
+    except (OSError, subprocess.SubprocessError, RagError) as exc:
+        raise RagError(f"the model runtime does not start ({exc})") from exc
+    if info["returncode"] != "0":
+        tail = info["output"].splitlines()[-1:] or [f"exit {info['returncode']}"]
+        raise RagError(f"llama-server --version failed ({tail[0]})")
+    return {
+        name: value == "1" for name, value in re.findall(r"([A-Z0-9_]+) = (\d)", info["output"])
+    }
 
 
 def generate_one_token(model_path: str, context: int) -> tuple[float, float, str]:

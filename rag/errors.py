@@ -48,5 +48,9 @@ class BackendError(RagError):
     """The LLM backend failed: server unreachable, timed out or died mid-answer."""
 
 
+class BusyError(RagError):
+    """Every slot of the model is answering and the waiting line is full: try again soon."""
+
+
 class IndexBuildError(RagError):
     """A distributed index build failed after Ray's retries; the previous index is intact."""

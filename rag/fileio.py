@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -24,6 +25,17 @@ def sha256_text(text: str) -> str:
 def sha256_file(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def file_identity(path: Path) -> str:
+    """The file's sha256, computed once per process for each (path, size, mtime)."""
+    stat = Path(path).stat()
+    return _cached_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=16)
+def _cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(Path(path))
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:

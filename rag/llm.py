@@ -15,9 +15,12 @@ Failures become BackendErrors that say what to do.
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -27,9 +30,15 @@ from langchain_core.language_models import BaseLanguageModel
 
 from rag import gguf
 from rag.errors import BackendError, ModelUnavailableError
+from rag.fileio import file_identity
 from rag.profiles import Profile, get_profile
-from rag.runtime import ModelServer
+from rag.runtime import ModelServer, default_slots, server_binary
 from rag.settings import PromptMode, Settings
+from rag.slots import SlotPool
+from rag.states import StateStore
+
+log = logging.getLogger(__name__)
+MAX_WAITING_PER_SLOT = 4  # questions that may wait for a slot, per slot, before "busy"
 
 
 class FinishWatcher(BaseCallbackHandler):
@@ -47,12 +56,19 @@ class FinishWatcher(BaseCallbackHandler):
 
 
 def openai_runnable(
-    base_url: str, model: str, mode: str, timeout: float, max_tokens: int
+    base_url: str,
+    model: str,
+    mode: str,
+    timeout: float,
+    max_tokens: int,
+    extra_body: dict[str, Any] | None = None,
 ) -> BaseLanguageModel:
-    """LangChain's client for an OpenAI-compatible server: chat or plain completions."""
+    """LangChain's client for an OpenAI-compatible server: chat or plain completions.
+    ``extra_body``: fields beyond the OpenAI API that the server understands."""
     from langchain_openai import ChatOpenAI, OpenAI
 
     common = dict(
+        extra_body=extra_body or None,
         base_url=base_url,
         model=model,
         temperature=0.0,
@@ -77,6 +93,22 @@ def explain_client_error(exc: Exception, url: str, timeout: float) -> str:
     return f"the LLM server at {url} failed mid-answer ({exc})"
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """Yielded by a stream, before any text, while the request waits for a free slot of
+    the model: how many requests are ahead of it."""
+
+    ahead: int
+
+
+@dataclass
+class Report:
+    """What a backend tells about one completion besides its text: the most likely first
+    tokens with their probabilities (when the server gives them), for refusal decisions."""
+
+    first_tokens: dict[str, float] = field(default_factory=dict)
+
+
 class Backend(ABC):
     """An LLM the pipeline can stream a completion from."""
 
@@ -84,8 +116,17 @@ class Backend(ABC):
     mode: PromptMode  # a text prompt, or (role, text) chat messages
 
     @abstractmethod
-    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
-        """Completion text, chunk by chunk; any failure is a BackendError."""
+    def stream(
+        self,
+        prompt: str | list,
+        stop: list[str],
+        max_tokens: int,
+        report: Report | None = None,
+        keep_prefix: bool = False,
+    ) -> Iterator[str | Waiting]:
+        """Completion text, chunk by chunk (and ``Waiting`` while it waits for the model);
+        any failure is a BackendError. ``keep_prefix``: the prompt's system message is
+        shared by many questions (a whole article), worth keeping evaluated."""
 
     @abstractmethod
     def runnable(self, max_tokens: int) -> BaseLanguageModel:
@@ -96,8 +137,30 @@ class Backend(ABC):
         """What runs, for the UI and the JSON ('llamacpp: gemma-3-270m-q4_k_m.gguf')."""
 
 
+def text_of(stream: Iterator[str | Waiting]) -> str:
+    """A stream's whole text (its ``Waiting`` notes dropped)."""
+    return "".join(piece for piece in stream if isinstance(piece, str))
+
+
+def first_token_probabilities(chunk: Any) -> dict[str, float]:
+    """The first token's most likely alternatives in an OpenAI-protocol chunk's logprobs
+    ({token text: probability}), or {} when the chunk has none."""
+    message = getattr(chunk, "message", chunk)
+    meta = getattr(message, "response_metadata", None) or {}
+    info = getattr(chunk, "generation_info", None) or {}
+    logprobs = meta.get("logprobs") or info.get("logprobs") or {}
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    if not content:
+        return {}
+    top = content[0].get("top_logprobs") or []
+    return {t["token"]: math.exp(t["logprob"]) for t in top if t.get("logprob") is not None}
+
+
 def stream_openai(
-    runnable: BaseLanguageModel, prompt: str | list, stop: list[str]
+    runnable: BaseLanguageModel,
+    prompt: str | list,
+    stop: list[str],
+    report: Report | None = None,
 ) -> Iterator[str]:
     """Stream from an OpenAI-protocol runnable; a stream cut before its finish reason fails.
 
@@ -108,6 +171,8 @@ def stream_openai(
     for chunk in runnable.stream(prompt, stop=stop or None, config=config):
         if not isinstance(chunk, str):
             watcher.on_llm_new_token("", chunk=chunk)
+            if report is not None and not report.first_tokens:
+                report.first_tokens = first_token_probabilities(chunk)
             chunk = str(chunk.content)
         yield chunk
     if not watcher.finished:
@@ -115,13 +180,25 @@ def stream_openai(
 
 
 @cache
-def model_server(path: str, context: int) -> ModelServer:
-    """One supervised model process per model file and context size, per process."""
-    return ModelServer(path, n_ctx=context)
+def model_server(path: str, context: int, slots: int, state_dir: Path) -> ModelServer:
+    """One supervised model process per model file, context size and slot count, per process."""
+    return ModelServer(path, n_ctx=context, slots=slots, state_dir=state_dir)
+
+
+@cache
+def slot_pool(server: ModelServer, max_waiting: int) -> SlotPool:
+    """The line for one model process's slots (one per process, whoever asks)."""
+    pool = SlotPool(server.slots, max_waiting)
+    server.on_start.append(lambda _: pool.forget())
+    return pool
+
+
+PROBABLE_TOKENS = 20  # alternatives reported for the first token
 
 
 class LlamaCppBackend(Backend):
-    """The profile's GGUF model in a supervised llama.cpp server on 127.0.0.1."""
+    """The profile's GGUF model in a supervised llama-server on 127.0.0.1, its slots placed
+    by a SlotPool and the article prefixes' evaluated states kept on disk."""
 
     name = "llamacpp"
 
@@ -132,28 +209,91 @@ class LlamaCppBackend(Backend):
         spec = gguf.get_model(self.profile.model)
         path = settings.llm_model or str(gguf.provision(spec, settings.model_cache))
         self.path = path
-        self.server = model_server(path, self.profile.context)
+        slots = settings.llm_slots or default_slots()
+        state_dir = settings.model_cache / "states"
+        self.server = model_server(path, self.profile.context, slots, state_dir)
+        self.pool = slot_pool(self.server, settings.llm_queue or MAX_WAITING_PER_SLOT * slots)
+        self.states = StateStore(state_dir)
+        # What determines a saved state besides the prefix text: the model and the runtime.
+        self.fingerprint = (
+            spec.sha256 if not settings.llm_model else file_identity(Path(path)),
+            file_identity(server_binary()),
+        )
         self.server.ensure()  # a model that cannot start is an error now, not at the question
 
     def describe(self) -> str:
         return f"llamacpp ({self.profile.name}): {Path(self.path).name}"
 
-    def runnable(self, max_tokens: int) -> BaseLanguageModel:
+    def runnable(self, max_tokens: int, slot: int | None = None) -> BaseLanguageModel:
         url = self.server.ensure()
-        return openai_runnable(url, self.profile.model, self.mode, self.timeout, max_tokens)
+        extra: dict[str, Any] = {} if slot is None else {"id_slot": slot}
+        if self.mode == "chat":
+            extra.update(logprobs=True, top_logprobs=PROBABLE_TOKENS)
+        return openai_runnable(
+            url, self.profile.model, self.mode, self.timeout, max_tokens, extra_body=extra
+        )
 
-    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self,
+        prompt: str | list,
+        stop: list[str],
+        max_tokens: int,
+        report: Report | None = None,
+        keep_prefix: bool = False,
+    ) -> Iterator[str | Waiting]:
+        prefix = self._prefix_key(prompt) if keep_prefix else None
+        ticket = self.pool.line_up(prefix)  # a full line raises BusyError now
+        placement, told = ticket.wait(0), -1
         try:
-            url = self.server.ensure()
+            while placement is None:  # every slot busy: say how many are ahead, and wait
+                if (ahead := ticket.ahead()) != told:
+                    yield Waiting(ahead)
+                    told = ahead
+                placement = ticket.wait(0.5)
+        finally:
+            if placement is None:  # the reader gave up while waiting
+                ticket.cancel()
+        try:
+            with self.pool.held(placement, prefix):
+                self.server.ensure()  # a restart here empties every slot (SlotPool.forget)
+                if prefix is not None and self.pool.holding(placement.slot) != prefix:
+                    self._load_prefix(placement.slot, prefix, prompt)
+                runnable = self.runnable(max_tokens, placement.slot)
+                yield from stream_openai(runnable, prompt, stop, report)
         except ModelUnavailableError as exc:
             raise BackendError(f"the embedded model could not start: {exc}") from exc
-        runnable = self.runnable(max_tokens)
-        try:
-            yield from stream_openai(runnable, prompt, stop)
+        except BackendError:
+            raise
         except Exception as exc:  # the model process crashed, was killed or hangs
-            cause = explain_client_error(exc, url, self.timeout)
+            cause = explain_client_error(exc, self.server.base_url, self.timeout)
             what = self.server.recover()
             raise BackendError(f"the embedded model process {what} ({cause}).") from exc
+
+    # -- the article prefix, evaluated once and kept -----------------------------------------
+    def _prefix_key(self, prompt: str | list) -> str | None:
+        if not isinstance(prompt, list) or not prompt or prompt[0][0] != "system":
+            return None
+        return self.states.key(*self.fingerprint, self.profile.name, prompt[0][1])
+
+    def _load_prefix(self, slot: int, key: str, prompt: list) -> None:
+        """Put the prefix's evaluated state into the slot: from disk when a whole state is
+        saved there, else by evaluating it now (and saving it for next time)."""
+        name = self.states.filename(key)
+        if self.states.usable(key):
+            try:
+                self.server.slot_action(slot, "restore", name)
+                self.states.touch(key)
+                return
+            except ModelUnavailableError as exc:  # llama.cpp refused the file
+                log.warning("%s; evaluating the prefix again", exc)
+                self.states.discard(key, "refused by the model process")
+        warm = self.runnable(1, slot)
+        text_of(stream_openai(warm, [prompt[0], ("user", "?")], []))
+        try:
+            self.server.slot_action(slot, "save", name)
+            self.states.record(key, model=Path(self.path).name, profile=self.profile.name)
+        except (ModelUnavailableError, OSError) as exc:  # a full disk costs speed, not answers
+            log.warning("the article's evaluated state was not saved: %s", exc)
 
 
 class OpenAIBackend(Backend):
@@ -173,10 +313,17 @@ class OpenAIBackend(Backend):
             s.openai_base_url, s.openai_model, s.openai_mode, s.openai_timeout, max_tokens
         )
 
-    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self,
+        prompt: str | list,
+        stop: list[str],
+        max_tokens: int,
+        report: Report | None = None,
+        keep_prefix: bool = False,
+    ) -> Iterator[str | Waiting]:
         s = self.settings
         try:
-            yield from stream_openai(self.runnable(max_tokens), prompt, stop)
+            yield from stream_openai(self.runnable(max_tokens), prompt, stop, report)
         except BackendError:
             raise BackendError(
                 f"the LLM server at {s.openai_base_url} stopped mid-answer (the stream ended "

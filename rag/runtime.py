@@ -1,27 +1,39 @@
-"""The embedded LLM's runtime: a llama.cpp server in a child process, supervised.
+"""The embedded LLM's runtime: llama.cpp's own server in a child process, supervised.
 
-Does: start ``llama_cpp.server`` (llama-cpp-python's OpenAI-compatible server) on a free
-port of 127.0.0.1 with one GGUF model, wait until it answers, restart it when it has died
-(a crash, an out-of-memory kill) or hangs, and stop it with the process that started it
-(the child also exits by itself when its parent is gone). A crash of llama.cpp therefore
-costs one answer, never the process that serves users.
+Does: start ``llama-server`` (built from the llama.cpp sources that llama-cpp-python
+vendors, for a named x86-64 level; see the Makefile) on a free port of 127.0.0.1 with one
+GGUF model and N parallel slots, which decode concurrent requests together (continuous
+batching); wait until it answers; save and restore a slot's evaluated prompt (its KV
+state) to and from files; restart it when it has died (a crash, an out-of-memory kill) or
+hangs; stop it with the process that started it (the kernel ends it when its parent is
+gone). A crash of llama.cpp therefore costs the answers in flight, never the process that
+serves users.
 
 Doesn't: speak the completion protocol (``rag.llm`` does, through LangChain's OpenAI
-clients), or choose the model (``rag.profiles`` does).
+clients), choose the model (``rag.profiles`` does) or decide which states to keep
+(``rag.states`` does).
 
 >>> describe_exit(-11)
 'crashed (SIGSEGV)'
 >>> describe_exit(-9)
 'was killed (SIGKILL; out of memory, or killed by hand)'
+>>> default_slots(cores=2, memory_gb=24)
+8
+>>> default_slots(cores=1, memory_gb=2)
+2
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import json
 import logging
 import os
+import queue
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +43,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from rag.errors import ModelUnavailableError
@@ -40,6 +53,10 @@ log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 180.0  # a 1 GB model loads in seconds, even on a busy 2-core machine
 LOG_TAIL_LINES = 12
 EXIT_GRACE_S = 2.0  # how long a failed request waits for the model process's exit status
+SLOT_CALL_TIMEOUT_S = 60.0  # saving or restoring a state of some tens of MB
+SERVER_BINARY = "llama-server"
+PR_SET_PDEATHSIG = 1
+MAX_SLOTS = 8  # decoding is bound by reading the weights: past ~8 sequences a step gains little
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -56,23 +73,102 @@ def describe_exit(returncode: int | None) -> str:
     return f"crashed ({name})"
 
 
+def default_slots(cores: int | None = None, memory_gb: float | None = None) -> int:
+    """Parallel slots for this machine: four per core, at most 8, and one per GB of memory
+    (a slot's KV cache at 4,096 tokens is about 0.1 GB for the 1.5B model; the rest is room)."""
+    cores = cores or os.cpu_count() or 1
+    if memory_gb is None:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(MAX_SLOTS, 4 * cores, int(memory_gb)))
+
+
+def server_binary() -> Path:
+    """The llama-server executable: ``$RAG_LLAMA_SERVER``, else the one beside Python."""
+    configured = os.environ.get("RAG_LLAMA_SERVER")
+    path = Path(configured) if configured else Path(sys.executable).with_name(SERVER_BINARY)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        found = shutil.which(SERVER_BINARY) if not configured else None
+        if found:
+            return Path(found)
+        raise ModelUnavailableError(
+            f"no llama-server executable at {path}; run `make setup` (it builds one for this "
+            "machine's x86-64 level) or point RAG_LLAMA_SERVER at one."
+        )
+    return path
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-class ModelServer:
-    """One supervised llama.cpp server process for one GGUF model."""
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel kills it when the thread that forked it ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
-    def __init__(self, model_path: str | Path, n_ctx: int, threads: int = 2):
+
+class _Spawner:
+    """Starts children from one thread that lives as long as the process: the kernel's
+    parent-death signal follows the forking *thread*, so a child started from a web
+    request's short-lived worker thread would otherwise die with that thread."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name="model-spawner").start()
+
+    def _run(self) -> None:
+        while True:
+            start, reply = self._jobs.get()
+            try:
+                reply.put((start(), None))
+            except Exception as exc:  # handed back to the caller, raised there
+                reply.put((None, exc))
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        reply: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs.put((start, reply))
+        process, error = reply.get()
+        if error is not None:
+            raise error
+        return process
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> _Spawner:
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+        return _SPAWNER
+
+
+class ModelServer:
+    """One supervised llama-server process for one GGUF model, with ``slots`` parallel
+    sequences of ``n_ctx`` tokens each."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        n_ctx: int,
+        threads: int | None = None,
+        slots: int = 1,
+        state_dir: Path | None = None,
+    ):
         self.model_path = str(model_path)
         self.n_ctx = n_ctx
-        self.threads = threads
+        self.threads = threads or os.cpu_count() or 1
+        self.slots = slots
+        self.state_dir = state_dir
         self.process: subprocess.Popen | None = None
         self.port = 0
         self.restarts = 0
         self.last_failure = ""
+        self.on_start: list[Callable[[ModelServer], None]] = []  # e.g. restore saved states
         self._lock = threading.RLock()
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the server)
             prefix="rag-llm-", suffix=".log", delete=False
@@ -81,8 +177,12 @@ class ModelServer:
 
     # -- what the backend needs ------------------------------------------------------------
     @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.root_url}/v1"
 
     @property
     def pid(self) -> int | None:
@@ -98,6 +198,8 @@ class ModelServer:
                 if self.process is not None:
                     self.restarts += 1
                 self._start()
+                for hook in self.on_start:
+                    hook(self)
             return self.base_url
 
     def recover(self) -> str:
@@ -130,51 +232,81 @@ class ModelServer:
         with self._lock:
             self._kill()
 
-    def model_settings(self) -> dict[str, str | int | bool]:
-        """How the model process loads the model: fields of llama_cpp.server's ModelSettings
-        (the benchmark loads its in-process reference with the same)."""
-        return {
-            "model": self.model_path,
-            "n_ctx": self.n_ctx,
-            "n_threads": self.threads,
-            "n_batch": 512,
-            # The server's default keeps the logits of every prompt token (for logprobs), a
-            # vocabulary-sized product per token that slows every prompt: nothing here reads them.
-            "logits_all": False,
-            "verbose": False,
-        }
+    # -- slots and their states --------------------------------------------------------------
+    def slot_states(self) -> list[dict]:
+        """What each slot holds now (llama-server's ``/slots``)."""
+        with urllib.request.urlopen(f"{self.root_url}/slots", timeout=10) as reply:
+            return json.load(reply)
+
+    def idle_slot(self) -> int | None:
+        """A slot that is not answering anything now, or None when all are busy."""
+        try:
+            for slot in self.slot_states():
+                if not slot.get("is_processing"):
+                    return int(slot["id"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return None
+
+    def slot_action(self, slot: int, action: str, filename: str = "") -> dict:
+        """Save, restore or erase one slot's evaluated prompt (files in ``state_dir``)."""
+        body = json.dumps({"filename": filename} if filename else {}).encode()
+        request = urllib.request.Request(
+            f"{self.root_url}/slots/{slot}?action={action}",
+            body,
+            {"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=SLOT_CALL_TIMEOUT_S) as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:300]
+            raise ModelUnavailableError(f"slot {slot} {action} failed: {detail}") from exc
 
     # -- process management ----------------------------------------------------------------
-    def _command(self) -> list[str]:
-        settings = self.model_settings().items()
-        flags = [arg for name, value in settings for arg in (f"--{name}", str(value))]
-        return [
-            sys.executable,
-            "-m",
-            "rag.runtime",
-            str(os.getpid()),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *flags,
-        ]
+    def command(self) -> list[str]:
+        """The llama-server command line."""
+        command = [
+            str(server_binary()),
+            "--model", self.model_path,
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--threads", str(self.threads),
+            "--threads-batch", str(self.threads),
+            # Every slot gets the profile's whole context (no unified pool to run out of).
+            "--ctx-size", str(self.n_ctx * self.slots),
+            "--parallel", str(self.slots),
+            "--no-kv-unified",
+            "--cont-batching",
+            "--batch-size", "512",
+            "--no-webui",
+        ]  # fmt: skip
+        if self.state_dir is not None:
+            command += ["--slot-save-path", str(self.state_dir)]
+        return command
 
     def _start(self) -> None:
         if not Path(self.model_path).is_file():
             raise ModelUnavailableError(
                 f"no GGUF model at {self.model_path}; run `rag doctor` to see what is missing."
             )
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
-        log_file = open(self._log.name, "ab")  # noqa: SIM115 (handed to the child)
-        with log_file:
-            self.process = subprocess.Popen(
-                self._command(),
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the model
-            )
+        command = self.command()
+
+        def start() -> subprocess.Popen:
+            with open(self._log.name, "ab") as log_file:
+                return subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the model
+                    preexec_fn=_die_with_parent,
+                )
+
+        self.process = _spawner().spawn(start)
         self._wait_ready()
 
     def _wait_ready(self) -> None:
@@ -188,11 +320,12 @@ class ModelServer:
                     "the model file's state."
                 )
             try:
-                with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as reply:
-                    json.load(reply)
-                    return
+                with urllib.request.urlopen(f"{self.root_url}/health", timeout=2) as reply:
+                    if json.load(reply).get("status") == "ok":
+                        return
             except (urllib.error.URLError, OSError, ValueError):
-                time.sleep(0.2)
+                pass
+            time.sleep(0.05)
         self._kill()
         raise ModelUnavailableError(
             f"the model process did not answer within {STARTUP_TIMEOUT_S:.0f} s of starting "
@@ -206,7 +339,7 @@ class ModelServer:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.process.kill()  # a stopped (SIGSTOP) process only dies of SIGKILL
             self.process.wait(timeout=5)
 
     def log_tail(self) -> str:
@@ -215,26 +348,26 @@ class ModelServer:
         return f"Its last log lines:\n{tail}" if tail else "It logged nothing."
 
 
-def _exit_with_parent(parent: int) -> None:
-    """Exit when the process that started us is gone (we are then adopted by another)."""
+def runtime_info(binary: Path | None = None) -> dict[str, str]:
+    """The llama-server build: its version and the CPU features it was compiled for.
 
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
-def main(argv: list[str]) -> None:
-    """``python -m rag.runtime PARENT_PID SERVER_ARGS...``: llama_cpp.server, tied to PARENT."""
-    _exit_with_parent(int(argv[0]))
-    import runpy
-
-    sys.argv = ["llama_cpp.server", *argv[1:]]
-    with contextlib.suppress(KeyboardInterrupt):
-        runpy.run_module("llama_cpp.server", run_name="__main__", alter_sys=True)
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+    Both are logged before the model loads, so a start with no model file reports them
+    in milliseconds (and then fails, as it should, on the missing file).
+    """
+    done = subprocess.run(
+        [str(binary or server_binary()), "--log-verbosity", "5", "--no-webui",
+         "--port", "0", "--model", "/nonexistent/report-only.gguf"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    version = re.search(r"version: (.+)", output)
+    features = re.search(r"system_info: (.+)", output)
+    if features is None:  # it died before it could say: that is the report
+        return {"returncode": str(done.returncode), "output": output.strip()[-500:]}
+    return {
+        "returncode": "0",
+        "output": f"{features.group(1)} version: {version.group(1) if version else '?'}",
+    }

@@ -32,6 +32,8 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 K_RANGE = (1, 50)  # passages retrieved per question
 SHARDS_RANGE = (1, 1024)  # shards an index is cut into
 WORKERS_RANGE = (0, 1024)  # embedding actors of a Ray build; 0: one per CPU of the cluster
+SLOTS_RANGE = (0, 64)  # 0: chosen from the cores and memory (rag.runtime.default_slots)
+QUEUE_RANGE = (0, 10_000)  # questions waiting for a slot; 0: four per slot
 PASSAGE_CHARS = 550  # the longest passage, in characters (see rag.chunking)
 PASSAGE_CHARS_RANGE = (100, 5_000)
 
@@ -52,6 +54,8 @@ class Settings:
     llm_backend: Backend = "llamacpp"
     llm_model: str = ""  # a GGUF path for llamacpp instead of the profile's model
     llm_timeout: float = 60.0  # seconds without output before the embedded model is restarted
+    llm_slots: int = 0  # questions the embedded model decodes together; 0: from cores and memory
+    llm_queue: int = 0  # questions that may wait for a slot before "busy"; 0: 4 per slot
     openai_base_url: str = "http://127.0.0.1:8080/v1"
     openai_model: str = "gemma-3-270m"
     openai_mode: PromptMode = "completion"
@@ -123,6 +127,8 @@ def _check(s: Settings) -> None:
     check_choice("engine", s.engine, ENGINES)
     check_range("shards", s.shards, SHARDS_RANGE)
     check_range("workers", s.workers, WORKERS_RANGE)
+    check_range("llm_slots", s.llm_slots, SLOTS_RANGE)
+    check_range("llm_queue", s.llm_queue, QUEUE_RANGE)
     check_range("allow_private_urls", s.allow_private_urls, (0, 1))
     for name in ("llm_timeout", "openai_timeout"):
         if getattr(s, name) <= 0:

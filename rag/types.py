@@ -112,7 +112,7 @@ class Answer:
     language_note: str = ""
     fallback: str = ""
     raw_answer: str = ""
-    signals: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float | list[str]] = field(default_factory=dict)
     route: str = "passages"  # what the LLM read: "article" (whole) or "passages" (retrieved)
     profile: str = ""
 
@@ -135,7 +135,9 @@ class Answer:
         if self.fallback:
             out["fallback"] = self.fallback
         out["raw_answer"] = self.raw_answer
-        out["signals"] = {k: round(v, 4) for k, v in self.signals.items()}
+        out["signals"] = {
+            k: round(v, 4) if isinstance(v, float) else v for k, v in self.signals.items()
+        }
         return out
 
 
@@ -144,6 +146,7 @@ class EventKind(StrEnum):
     again), final."""
 
     RETRIEVED = "retrieved"
+    QUEUED = "queued"  # waiting for the model: text is how many questions are ahead
     TOKEN = "token"
     RETRY = "retry"
     FINAL = "final"

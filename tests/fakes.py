@@ -23,7 +23,7 @@ from langchain_core.language_models import FakeListLLM
 
 from rag.analyzer import analyze
 from rag.embed import Embedder
-from rag.llm import Backend
+from rag.llm import Backend, Report
 from rag.pipeline import Pipeline
 from rag.settings import DEFAULT_EMBED_MODEL, resolve_settings
 from rag.types import Document
@@ -56,9 +56,19 @@ class ScriptedBackend(Backend):
         self.mode = mode
         self.replies = list(replies)
         self.prompts: list[str | list] = []
+        self.first_tokens: list[dict[str, float]] = []  # reported per reply, when scripted
 
-    def stream(self, prompt: str | list, stop: list[str], max_tokens: int) -> Iterator[str]:
+    def stream(
+        self,
+        prompt: str | list,
+        stop: list[str],
+        max_tokens: int,
+        report: Report | None = None,
+        keep_prefix: bool = False,
+    ) -> Iterator[str]:
         self.prompts.append(prompt)
+        if report is not None and self.first_tokens:
+            report.first_tokens = self.first_tokens.pop(0)
         if not self.replies:
             raise AssertionError(f"the script has no reply left for prompt {len(self.prompts)}")
         reply = self.replies.pop(0)

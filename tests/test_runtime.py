@@ -24,6 +24,7 @@ import pytest
 
 from rag.errors import ModelUnavailableError
 from rag.runtime import ModelServer, describe_exit
+from rag.types import EventKind
 from tests.conftest import make_pipeline
 
 QUESTION = "Siapa Menteri Komunikasi dan Informatika?"
@@ -32,7 +33,7 @@ RAG = str(Path(sys.executable).with_name("rag"))
 TINY = {"RAG_PROFILE": "tiny"}
 
 
-def kill_later(pid: int, sig: signal.Signals, after: float = 1.5) -> threading.Thread:
+def kill_later(pid: int, sig: signal.Signals, after: float = 3.0) -> threading.Thread:
     """Send sig to a stopped process after a delay (and SIGCONT, so a SIGSEGV is delivered)."""
 
     def fire() -> None:
@@ -45,6 +46,17 @@ def kill_later(pid: int, sig: signal.Signals, after: float = 1.5) -> threading.T
     return thread
 
 
+def ask_killing(pipeline, question: str, pid: int, sig: signal.Signals):
+    """Ask, and kill the (stopped) model process once the question has been retrieved, so
+    the model's request is surely in flight however slow retrieval is on a busy machine."""
+    answer = None
+    for event in pipeline.ask_stream(question):
+        if event.kind == EventKind.RETRIEVED:
+            kill_later(pid, sig)
+        answer = event.answer or answer
+    return answer
+
+
 def model_child(parent: int, timeout: float = 120) -> int:
     """The pid of the model process started by parent (found in /proc)."""
     deadline = time.monotonic() + timeout
@@ -55,7 +67,7 @@ def model_child(parent: int, timeout: float = 120) -> int:
                 cmdline = (stat.parent / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == parent and b"rag.runtime" in cmdline:
+            if int(fields[1]) == parent and b"llama-server" in cmdline:
                 return int(stat.parent.name)
         time.sleep(0.5)
     raise AssertionError(f"no model process under pid {parent}")
@@ -95,8 +107,7 @@ def test_a_killed_model_process_costs_one_answer(tiny, sig):
     server = pipeline.backend.server
     pid = server.pid
     os.kill(pid, signal.SIGSTOP)
-    kill_later(pid, sig)
-    answer = pipeline.ask(QUESTION)
+    answer = ask_killing(pipeline, QUESTION, pid, sig)
     assert answer.fallback and not answer.abstained
     assert "crashed (SIGSEGV)" in answer.fallback or "SIGKILL" in answer.fallback
     assert "restarted" in answer.fallback

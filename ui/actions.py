@@ -101,8 +101,10 @@ def advance(turn: Turn, event: Event) -> Turn:
     """A turn after one pipeline event: passages found, a token, a restart, the answer."""
     if event.kind == EventKind.RETRIEVED:
         return replace(turn, hits=event.hits, standalone=event.text)
+    if event.kind == EventKind.QUEUED:
+        return replace(turn, ahead=int(event.text))
     if event.kind == EventKind.TOKEN:
-        return replace(turn, partial=turn.partial + event.text)
+        return replace(turn, partial=turn.partial + event.text, ahead=-1)
     if event.kind == EventKind.RETRY:  # the pipeline asks again on the top passage: new text
         return replace(turn, partial="")
     if event.answer is not None:

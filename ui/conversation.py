@@ -39,6 +39,7 @@ class Turn:
     doc_id: str | None = None  # the article questions were restricted to, if any
     answer: Answer | None = None
     error: str = ""
+    ahead: int = -1  # questions ahead of this one in the model's line (-1: not waiting)
 
     def stopped(self) -> Turn:
         return replace(self, state=STOPPED)

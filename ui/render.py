@@ -202,7 +202,12 @@ def turn_html(turn: Turn, n: int, view: View, documents: Mapping[str, Document])
         failed = t(lang, "failed", error=turn.error)
         parts = [f'<div class="warning">{_icon("warn", "!")} {text_html(failed)}</div>']
     else:
-        shown = text_html(turn.partial) if turn.partial.strip() else t(lang, "searching")
+        if turn.partial.strip():
+            shown = text_html(turn.partial)
+        elif turn.ahead >= 0:
+            shown = t(lang, "waiting_model", n=turn.ahead)
+        else:
+            shown = t(lang, "searching")
         return f'<div class="answer streaming">{shown}<span class="cursor">▌</span></div>'
     parts += _details(turn, view, documents)
     parts.append(tools_html(turn, n, documents, lang))

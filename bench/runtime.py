@@ -1,0 +1,278 @@
+"""What a reader waits for: cold starts, restarts, switching articles, many articles,
+many readers at once. Every figure is taken the way a user meets it, on the real models.
+
+- ``cold_ask``: ``rag ask`` in a new process (``bench.cold``) with the article's state on
+  disk: seconds from the launch to the first token and to the end, per stage;
+- ``serve_ready``: ``rag serve`` from launch until the page answers, and its first answer;
+- ``restart``: the first answer after the model process was killed (restart, restore);
+- ``switching``: "Ask about" cycling over 5 articles, the model process fresh, so each
+  switch restores a saved state: first token after the switch;
+- ``passages``: the passages route over the FacQA dev corpus (273 short articles): latency
+  and whether the answer holds the gold span;
+- ``load``: 1, 4 and 8 concurrent clients against ``rag serve`` (``ui.loadtest``).
+
+Each returns a dict of medians (of ``runs`` runs) in seconds or milliseconds, named so.
+Doesn't: assert targets (the README and the issue's note compare), or run in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from statistics import median
+
+from eval.metrics import answer_correct
+from rag.factory import build_pipeline
+from rag.fileio import read_jsonl
+from rag.settings import Settings, resolve_settings
+from rag.types import EventKind
+
+logger = logging.getLogger(__name__)
+RAG = str(Path(sys.executable).with_name("rag"))
+QUESTION = "Siapa Menteri Komunikasi dan Informatika yang disebut dalam artikel?"
+FACQA = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "facqa-valid"
+SERVE_TIMEOUT_S = 300
+
+
+def _env(settings: Settings, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RAG_INDEX_DIR": str(settings.index_dir),
+        "RAG_PROFILE": settings.profile,
+        "RAG_MODEL_CACHE": str(settings.model_cache),
+        **extra,
+    }
+
+
+def _s(value: float) -> float:
+    return round(value, 2)
+
+
+def cold_ask(settings: Settings, runs: int, question: str = QUESTION) -> dict:
+    """``rag ask`` from a new process, the article's state saved: launch -> each stage."""
+    primer = build_pipeline(settings)
+    primer.warm_up()  # the index and the saved state exist beforehand
+    primer.backend.server.stop()
+    rows = []
+    for _ in range(runs):
+        launched = time.time()
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.cold", question],
+            env=_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=SERVE_TIMEOUT_S,
+            check=True,
+        )
+        stamps = json.loads(done.stdout.strip().splitlines()[-1])["stamps"]
+        rows.append({name: at - launched for name, at in stamps.items()})
+    stages = {name: _s(median(r[name] for r in rows)) for name in rows[0]}
+    return {
+        "runs": runs,
+        "first_token_s": stages.get("first_token"),
+        "end_s": stages["end"],
+        "stages_s": stages,
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _connect(url: str, process: subprocess.Popen, deadline: float):
+    from gradio_client import Client
+
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"rag serve exited with {process.returncode}")
+        try:
+            return Client(url, verbose=False)
+        except Exception:  # not listening yet
+            time.sleep(0.2)
+    raise TimeoutError(f"rag serve did not answer within {SERVE_TIMEOUT_S} s")
+
+
+class Served:
+    """``rag serve`` on a free loopback port, for as long as the block lasts."""
+
+    def __init__(self, settings: Settings, log_path: Path):
+        self.settings, self.log_path = settings, log_path
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> Served:
+        self.launched = time.monotonic()
+        self.log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [RAG, "serve", "--port", str(self.port)],
+            env=_env(self.settings),
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        self.client = _connect(self.url, self.process, self.launched + SERVE_TIMEOUT_S)
+        self.ready_s = time.monotonic() - self.launched
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def serve_ready(settings: Settings, runs: int, workdir: Path) -> dict:
+    """``rag serve`` from launch until its page answers, and until its first answer."""
+    ready, first = [], []
+    for _ in range(runs):
+        with Served(settings, workdir / "serve.log") as served:
+            ready.append(served.ready_s)
+            served.client.predict(QUESTION, "auto", 4, api_name="/ask")
+            first.append(time.monotonic() - served.launched)
+    return {"runs": runs, "ready_s": _s(median(ready)), "first_answer_s": _s(median(first))}
+
+
+def _timed(pipeline, question: str, doc_id: str | None = None) -> tuple[float, float, object]:
+    start = time.perf_counter()
+    first, answer = None, None
+    for event in pipeline.ask_stream(question, doc_id=doc_id):
+        if first is None and event.kind == EventKind.TOKEN:
+            first = time.perf_counter() - start
+        answer = event.answer or answer
+    return first or 0.0, time.perf_counter() - start, answer
+
+
+def restart(settings: Settings, runs: int) -> dict:
+    """The first answer after the model process was killed (SIGKILL) while idle."""
+    pipeline = build_pipeline(settings)
+    pipeline.warm_up()
+    server = pipeline.backend.server
+    firsts, ends, fallbacks = [], [], 0
+    for _ in range(runs):
+        os.kill(server.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        first, end, answer = _timed(pipeline, QUESTION)
+        firsts.append(first)
+        ends.append(end)
+        fallbacks += bool(answer.fallback)
+    return {
+        "runs": runs,
+        "first_token_s": _s(median(firsts)),
+        "end_s": _s(median(ends)),
+        "fallbacks": fallbacks,
+    }
+
+
+def switching(settings: Settings, runs: int, workdir: Path) -> dict:
+    """First token after "Ask about" moves to another of 5 articles, each switch loading
+    the article's saved state into a fresh model process's slot."""
+    files = sorted((FACQA / "corpus").glob("*.txt"))[:4]
+    index_dir = workdir / "five-articles"
+    five = replace(settings, index_dir=index_dir)
+    pipeline = build_pipeline(five)
+    pipeline.index(files)  # with the bundled article: five articles
+    docs = [d.doc_id for d in pipeline.documents()]
+    for doc_id in docs:  # every article's state evaluated once and saved
+        _timed(pipeline, QUESTION, doc_id)
+    firsts = []
+    for _ in range(runs):
+        pipeline.backend.server.stop()  # a fresh process: no slot holds any article
+        for doc_id in docs:
+            firsts.append(_timed(pipeline, QUESTION, doc_id)[0])
+    return {"articles": len(docs), "switches": len(firsts), "first_token_s": _s(median(firsts))}
+
+
+def passages(settings: Settings, workdir: Path, every: int = 15) -> dict:
+    """The passages route over FacQA's 273 articles: latency and gold span in the answer."""
+    index_dir = workdir / "facqa"
+    facqa = replace(settings, index_dir=index_dir)
+    pipeline = build_pipeline(facqa)
+    pipeline.index(sorted((FACQA / "corpus").glob("*.txt")))
+    rows = read_jsonl(FACQA / "questions.jsonl")[::every]
+    pipeline.warm_up()
+    ends, firsts, right = [], [], 0
+    for row in rows:
+        first, end, answer = _timed(pipeline, row["question"])
+        firsts.append(first)
+        ends.append(end)
+        right += not answer.abstained and answer_correct(answer.answer, row["answers"])
+    return {
+        "questions": len(rows),
+        "route": answer.route,
+        "end_s": _s(median(ends)),
+        "first_token_s": _s(median(firsts)),
+        "accuracy": round(right / len(rows), 3),
+    }
+
+
+def load(settings: Settings, workdir: Path, clients: list[int], rounds: int) -> dict:
+    """Concurrent clients against ``rag serve`` (the load test behind ``make load``)."""
+    from ui.loadtest import run
+
+    out = {}
+    with Served(settings, workdir / "serve.log") as served:
+        for n in clients:
+            result = run(served.url, n, rounds)
+            result.pop("answers")
+            out[f"{n}_clients"] = result
+            logger.info("load, %d clients: %s", n, result)
+    return out
+
+
+PARTS = ("cold_ask", "serve_ready", "restart", "switching", "passages", "load")
+
+
+def run_runtime(settings: Settings, runs: int, workdir: Path, parts=PARTS) -> dict:
+    """Every part, each failure recorded in its place (the others still run)."""
+    jobs = {
+        "cold_ask": lambda: cold_ask(settings, runs),
+        "serve_ready": lambda: serve_ready(settings, runs, workdir),
+        "restart": lambda: restart(settings, runs),
+        "switching": lambda: switching(settings, runs, workdir),
+        "passages": lambda: passages(settings, workdir),
+        "load": lambda: load(settings, workdir, [1, 4, 8], 3),
+    }
+    results = {}
+    for name in parts:
+        started = time.perf_counter()
+        try:
+            results[name] = jobs[name]()
+        except Exception as exc:  # recorded; the next part runs
+            logger.exception("runtime part %s failed", name)
+            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
+        results[name]["wall_s"] = _s(time.perf_counter() - started)
+        logger.info("%s: %s", name, results[name])
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.runtime [PART ...]``: the parts named (default all), JSON out."""
+    import argparse
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", default=list(PARTS), choices=PARTS)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", default="bench-runtime.json")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="  [%(asctime)s] %(message)s")
+    with tempfile.TemporaryDirectory(prefix="rag-bench-runtime-") as tmp:
+        results = run_runtime(resolve_settings(), args.runs, Path(tmp), args.parts)
+    Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+    return 1 if any("error" in r for r in results.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
