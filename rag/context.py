@@ -16,6 +16,7 @@ Doesn't: retrieve (``rag.retrieve``), call the model, or check the answer (``rag
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,7 +86,18 @@ def build_prompt(family: str, language: str, evidence: list[Evidence], question:
     return prompt.rstrip()  # end on the cue itself: a trailing newline would start a new turn
 
 
-def chat_messages(context: Context, question: str, language: str) -> list[tuple[str, str]]:
-    """The (role, text) messages for one question."""
-    user = load_prompt(f"chat-user-{language}.txt").format(question=question.strip())
-    return [("system", context.system_message()), ("user", user.strip())]
+def chat_messages(
+    context: Context, question: str, language: str, kind: str = ""
+) -> list[tuple[str, str]]:
+    """The (role, text) messages for one question; ``kind`` ('time', 'number', 'name')
+    adds the line that asks for that kind of answer (a second try, see rag.answer_check)."""
+    user = load_prompt(f"chat-user-{language}.txt").format(question=question.strip()).strip()
+    if kind:
+        user += "\n" + answer_kinds()[language][kind]
+    return [("system", context.system_message()), ("user", user)]
+
+
+@lru_cache(maxsize=1)
+def answer_kinds() -> dict[str, dict[str, str]]:
+    """The second-try lines by language and kind (``rag/prompts/answer-kinds.toml``)."""
+    return tomllib.loads(load_prompt("answer-kinds.toml"))

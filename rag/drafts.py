@@ -19,13 +19,14 @@ from __future__ import annotations
 from collections.abc import Generator
 from dataclasses import dataclass, field
 
+from rag.answer_check import kind_mismatch
 from rag.cite import CitedAnswer, cite
 from rag.context import STOP, Route, build_context, build_prompt, chat_messages
 from rag.embed import Embedder
 from rag.errors import BackendError
 from rag.evidence import Evidence, sentences_in
 from rag.grounded import english_numbers, first_sentences, model_refused, renumber, unit_candidates
-from rag.llm import Backend
+from rag.llm import Backend, Report, Waiting
 from rag.profiles import Profile
 from rag.settings import PromptMode
 from rag.store import IndexStore
@@ -68,6 +69,8 @@ class Draft:
     route: Route = "passages"
     hits: list[Hit] = field(default_factory=list)  # the retrieved ones, and cited units
     model_refused: bool = False
+    p_refuse: float = 0.0  # the model's probability that its reply starts "NOT IN ARTICLE"
+    kind_missing: str = ""  # what the question asks for and the answer lacks, after a retry
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,9 @@ class Drafter:
             try:
                 prompt = build_prompt(self.profile.prompts, language, context, question)
                 for piece in self.backend.stream(prompt, *generation_limits("completion")):
+                    if isinstance(piece, Waiting):
+                        yield Event(EventKind.QUEUED, text=str(piece.ahead))
+                        continue
                     pieces.append(piece)
                     yield Event(EventKind.TOKEN, text=piece)
             except BackendError as exc:
@@ -120,21 +126,28 @@ class Drafter:
         return draft
 
     def chat(
-        self, language: str, question: str, hits: list[Hit], doc_id: str | None
+        self, language: str, question: str, hits: list[Hit], doc_id: str | None, kind: str = ""
     ) -> Generator[Event, None, Draft]:
         """Stream an instruction-tuned model's answer over the whole article(s), or the
-        retrieved passages when they do not fit, and check it sentence by sentence."""
+        retrieved passages when they do not fit, and check it sentence by sentence.
+        ``kind``: ask for that kind of answer (a second try)."""
         context = build_context(self.store, hits, doc_id, self.profile.context)
-        pieces = []
+        pieces, report = [], Report()
+        keep = context.route == "article"  # every question about these articles shares it
         try:
-            messages = chat_messages(context, question, language)
-            for piece in self.backend.stream(messages, *generation_limits("chat")):
+            messages = chat_messages(context, question, language, kind)
+            limits = generation_limits("chat")
+            for piece in self.backend.stream(messages, *limits, report=report, keep_prefix=keep):
+                if isinstance(piece, Waiting):
+                    yield Event(EventKind.QUEUED, text=str(piece.ahead))
+                    continue
                 pieces.append(piece)
                 yield Event(EventKind.TOKEN, text=piece)
         except BackendError as exc:
             return Draft(failure=str(exc), route=context.route, hits=hits)
         raw = "".join(pieces).strip()
         draft = Draft(raw=raw, route=context.route, hits=hits)
+        draft.p_refuse = refusal_probability(report.first_tokens)
         if not raw or model_refused(raw):
             draft.model_refused = True
             return draft
@@ -150,6 +163,45 @@ class Drafter:
         )
         draft.cited, draft.hits = renumber(cited, hits, context)
         return draft
+
+
+def second_look(
+    drafter: Drafter,
+    draft: Draft,
+    language: str,
+    question: str,
+    hits: list[Hit],
+    doc_id: str | None,
+) -> Generator[Event, None, Draft]:
+    """An answer that lacks what its question asks for (a time, a number, a name; see
+    rag.answer_check) is tried once more with a line asking for it; when the second answer
+    still lacks it, the draft says so (``kind_missing``) and the pipeline refuses."""
+    if draft.failure or draft.model_refused:
+        return draft
+    kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw))
+    if not kind:
+        return draft
+    yield Event(EventKind.RETRY)
+    retry = yield from drafter.chat(language, question, hits, doc_id, kind)
+    if retry.failure:
+        draft.kind_missing = kind
+        return draft
+    if not retry.model_refused and kind_mismatch(
+        question, retry.cited.text or first_sentences(retry.raw)
+    ):
+        retry.kind_missing = kind
+    return retry
+
+
+def refusal_probability(first_tokens: dict[str, float]) -> float:
+    """The probability mass of first tokens that begin the prompt's refusal, "NOT IN
+    ARTICLE" (0 when the backend reports no probabilities).
+
+    >>> refusal_probability({"NOT": 0.25, " NOT": 0.05, "Jack": 0.6, "N": 0.01})
+    0.3
+    """
+    mass = sum(p for token, p in first_tokens.items() if token.strip().startswith("NOT"))
+    return round(min(1.0, mass), 6)
 
 
 def prompt_contexts(

@@ -12,21 +12,23 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 from rag import engines
+from rag.answer_check import unknown_names
 from rag.chunking import ChunkingConfig
 from rag.cite import cite
 from rag.context import build_context, chat_messages
 from rag.corpus import default_documents
-from rag.drafts import Drafter, Grounds
+from rag.drafts import Drafter, Grounds, second_look
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
 from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
-from rag.llm import Backend
+from rag.llm import Backend, text_of
 from rag.profiles import get_profile
 from rag.questions import clean_question
 from rag.refusal import RefusalPolicy, refusal_text
@@ -53,6 +55,13 @@ FALLBACK_LABEL = {
 }
 
 
+def _fulfil(future: Future, make: Callable[[], Any]) -> None:
+    try:
+        future.set_result(make())
+    except BaseException as exc:  # handed to whoever waits for the part
+        future.set_exception(exc)
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
@@ -75,6 +84,7 @@ class Pipeline:
         self._store: IndexStore | None = None
         self._embedder: Embedder | None = None
         self._backend: Backend | None = None
+        self._backend_start: Future[Backend] | None = None
         self._lock = threading.RLock()
         self.profile = get_profile(self.settings.profile)
         self.refusal = RefusalPolicy.load(self.profile.refusal_path)
@@ -93,7 +103,21 @@ class Pipeline:
 
     @property
     def backend(self) -> Backend:
-        return self._once("_backend", self._make_backend)
+        return self._once("_backend", lambda: self.start_backend().result())
+
+    def start_backend(self) -> Future[Backend]:
+        """Start making the LLM backend (loading the model) in the background, so that it
+        loads while the question is embedded and retrieved; a failed start is tried again
+        on the next call."""
+        with self._lock:
+            start = self._backend_start
+            if start is None or (start.done() and start.exception() is not None):
+                start = Future()
+                self._backend_start = start
+                threading.Thread(
+                    target=_fulfil, args=(start, self._make_backend), daemon=True
+                ).start()
+            return start
 
     @property
     def store(self) -> IndexStore:
@@ -135,8 +159,8 @@ class Pipeline:
             return
         context = build_context(store, [], None, self.profile.context)
         if context.route == "article":
-            for _ in self.backend.stream(chat_messages(context, "?", "en"), [], 1):
-                pass
+            messages = chat_messages(context, "?", "en")
+            text_of(self.backend.stream(messages, [], 1, keep_prefix=True))
 
     # -- indexing --------------------------------------------------------------------------
     def _stored_documents(self) -> list[Document]:
@@ -266,7 +290,8 @@ class Pipeline:
             system = article.system_message() if article.route == "article" else None
             messages = rewrite_messages(question, previous, system)
             try:
-                reply = "".join(self.backend.stream(messages, [], REWRITE_TOKENS))
+                keep = system is not None
+                reply = text_of(self.backend.stream(messages, [], REWRITE_TOKENS, keep_prefix=keep))
             except BackendError:
                 reply = ""
             if accepted := accept_rewrite(reply, question, previous):
@@ -290,6 +315,13 @@ class Pipeline:
         hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
         evidence = select_evidence(store, embedder, vector, hits)
         return Grounds(standalone, language, note, hits, evidence)
+
+    def unknown_names(self, question: str, language: str, doc_id: str | None) -> list[str]:
+        """Names and years of the question that no article in its language writes (an
+        English question over an Indonesian article names things in other words)."""
+        docs = [self.store.documents[doc_id]] if doc_id else self.documents()
+        texts = [d.text for d in docs if d.language == language]
+        return unknown_names(question, "\n".join(texts)) if texts else []
 
     def drafter(self) -> Drafter:
         return Drafter(self.store, self.embedder, self.backend, self.profile)
@@ -323,7 +355,7 @@ class Pipeline:
         follow-up is rewritten before retrieval.
         """
         question = clean_question(question)
-        _ = self.backend  # the models load before the clock starts
+        self.start_backend()  # the model starts while the question is retrieved
         store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
         if doc_id is not None and doc_id not in store.documents:
@@ -345,19 +377,27 @@ class Pipeline:
         drafter = self.drafter()
         if self.backend.mode == "chat":
             draft = yield from drafter.chat(language, standalone, hits, doc_id)
+            draft = yield from second_look(drafter, draft, language, standalone, hits, doc_id)
         else:
             draft = yield from drafter.completion(language, standalone, evidence, hits, candidates)
             draft.hits = hits
         t_generated = time.perf_counter()
+        reasons: list[str] = []
         if draft.failure:
             text = " ".join(e.sentence.text for e in evidence[:2])
             cited = cite(standalone, text, candidates, embedder)
             abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
         else:
             cited = draft.cited
-            abstained = draft.model_refused or self.refusal.abstain(
-                relevance, cited.support, cited.semantic
+            unknown = self.unknown_names(standalone, language, doc_id)
+            reasons = self.refusal.reasons(
+                relevance, cited.support, cited.semantic, draft.p_refuse, bool(unknown)
             )
+            if draft.model_refused:
+                reasons.insert(0, "model")
+            if draft.kind_missing:
+                reasons.append("kind")
+            abstained = bool(reasons)
             answer_text = refusal_text(language, question) if abstained else cited.text
         timings = {
             "retrieve": (t_retrieved - t0) * 1000,
@@ -386,6 +426,8 @@ class Pipeline:
                     "support": cited.support,
                     "lexical": cited.lexical,
                     "semantic": cited.semantic,
+                    "p_refuse": draft.p_refuse,
+                    "refusal_reasons": reasons,
                 },
             ),
         )

@@ -1,6 +1,6 @@
 """Decide when the article does not hold the answer, from evidence that can be measured.
 
-The base model never says "I don't know" by itself, so the decision is the system's. Two
+The base model never says "I don't know" by itself, so the decision is the system's. The
 measured signals, each with a threshold tuned on the dev split of the project's test set
 (``python -m eval.tune_refusal``, written to the profile's ``rag/data/refusal-*.json``) and
 checked on the
@@ -11,6 +11,9 @@ test split:
 - ``support``: how well the retrieved sentences support the generated answer (see
   ``rag.cite``): when the article lacks the fact, the model invents one that no sentence
   contains;
+- ``p_refuse``: the model's own probability that its reply begins "NOT IN ARTICLE" (the
+  first token's distribution): a model that answers greedily often still gives the refusal
+  a real share of its belief when the article does not say;
 - ``semantic``: e5 cosine between question-plus-answer and the sentences cited for it: a
   short answer that copies a name or date of the article ("13/10") has full lexical
   support, but the sentence holding it says nothing about what was asked.
@@ -33,13 +36,41 @@ class RefusalPolicy:
     min_relevance: float
     min_support: float
     min_semantic: float = 0.0
+    max_p_refuse: float = 1.01  # abstain when the model's own refusal is at least this likely
+    # ... or at least this likely when the question names something the article never does
+    subject_p_refuse: float = 1.01
 
-    def abstain(self, relevance: float, support: float, semantic: float = 1.0) -> bool:
-        return (
-            relevance < self.min_relevance
-            or support < self.min_support
-            or semantic < self.min_semantic
-        )
+    def reasons(
+        self,
+        relevance: float,
+        support: float,
+        semantic: float = 1.0,
+        p_refuse: float = 0.0,
+        unknown_subject: bool = False,
+    ) -> list[str]:
+        """The names of the signals that say "abstain" (none: answer).
+
+        >>> RefusalPolicy(0.8, 0.5, max_p_refuse=0.1).reasons(0.9, 0.2, p_refuse=0.3)
+        ['support', 'p_refuse']
+        """
+        failed = {
+            "relevance": relevance < self.min_relevance,
+            "support": support < self.min_support,
+            "semantic": semantic < self.min_semantic,
+            "p_refuse": p_refuse >= self.max_p_refuse,
+            "subject": unknown_subject and p_refuse >= self.subject_p_refuse,
+        }
+        return [name for name, no in failed.items() if no]
+
+    def abstain(
+        self,
+        relevance: float,
+        support: float,
+        semantic: float = 1.0,
+        p_refuse: float = 0.0,
+        unknown_subject: bool = False,
+    ) -> bool:
+        return bool(self.reasons(relevance, support, semantic, p_refuse, unknown_subject))
 
     def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
@@ -51,6 +82,8 @@ class RefusalPolicy:
             float(data["min_relevance"]),
             float(data["min_support"]),
             float(data.get("min_semantic", 0.0)),
+            float(data.get("max_p_refuse", 1.01)),
+            float(data.get("subject_p_refuse", 1.01)),
         )
 
 

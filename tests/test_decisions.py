@@ -5,6 +5,8 @@ models are covered by the slow tests (test_ask, test_hostile, test_llm)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from rag.cite import LEXICAL_MIN
@@ -208,3 +210,63 @@ def test_a_question_about_one_article_sees_only_that_article(tmp_path):
     prompt = system_prompt(backend.prompts[0])
     assert "Makassar" in prompt and "Jack Ma" not in prompt
     assert {c.doc_id for c in answer.citations} == {"toko"}
+
+
+def test_a_likely_refusal_is_a_refusal_even_when_the_model_answers(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "ada lima produk")
+    backend.replies = [f"{FIVE_PRODUCTS} [{unit}]."] * 2
+    backend.first_tokens = [{"Ada": 0.6, "NOT": 0.35}, {"Ada": 0.97, "NOT": 0.01}]
+    pipeline.refusal = replace(pipeline.refusal, max_p_refuse=0.2)
+
+    doubted = pipeline.ask("Produk apa saja yang akan dipasarkan lewat Alibaba?")
+    sure = pipeline.ask("Produk apa saja yang akan dipasarkan lewat Alibaba?")
+
+    assert doubted.abstained and doubted.signals["refusal_reasons"] == ["p_refuse"]
+    assert doubted.signals["p_refuse"] == pytest.approx(0.35)
+    assert not sure.abstained and sure.signals["refusal_reasons"] == []
+
+
+def test_an_answer_without_the_kind_asked_for_is_tried_again_then_refused(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "ada lima produk")
+    backend.replies = [f"{FIVE_PRODUCTS} [{unit}]."] * 2  # a when-question, no time given
+
+    answer = pipeline.ask("Kapan produk itu mulai dijual lewat Alibaba?")
+
+    assert len(backend.prompts) == 2
+    assert "harus menyebut waktu" in dict(backend.prompts[1])["user"]
+    assert answer.abstained and "kind" in answer.signals["refusal_reasons"]
+
+
+def test_a_second_try_that_answers_the_kind_asked_for_is_kept(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "11 November 2018")
+    backend.replies = [
+        "Lewat kampanye Alibaba [1].",
+        f"Pada kampanye Single’s Day Alibaba, 11 November 2018 mendatang [{unit}].",
+    ]
+
+    answer = pipeline.ask("Kapan kelima produk itu mulai dipasarkan di Tiongkok?")
+
+    assert not answer.abstained and "11 November 2018" in answer.answer
+
+
+def chat_prompt(pipeline):
+    """The chat messages the pipeline gives the model for a question about all articles."""
+    from rag.context import build_context, chat_messages
+
+    return chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id")
+
+
+def test_a_question_about_someone_the_article_never_names_is_refused(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "ada lima produk")
+    backend.replies = [f"{FIVE_PRODUCTS} [{unit}]."] * 2
+    pipeline.refusal = replace(pipeline.refusal, subject_p_refuse=0.0)
+
+    unknown = pipeline.ask("Produk apa yang dipasarkan Hayam Wuruk lewat Alibaba?")
+    known = pipeline.ask("Produk apa yang dipasarkan Jack Ma lewat Alibaba?")
+
+    assert unknown.abstained and unknown.signals["refusal_reasons"] == ["subject"]
+    assert not known.abstained
