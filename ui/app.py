@@ -26,7 +26,7 @@ from rag.factory import build_pipeline
 from rag.formats import suffixes
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
-from ui import feedback, history, openai_api, render, theme
+from ui import a11y, feedback, history, openai_api, render, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
@@ -476,8 +476,8 @@ def launch(
         server_port=port,
         auth=auth,
         show_error=True,
-        css=theme.CSS + feedback.CSS,
-        head=theme.SCRIPT + feedback.SCRIPT,
+        css=theme.CSS + feedback.CSS + a11y.CSS,
+        head=theme.SCRIPT + feedback.SCRIPT + a11y.SCRIPT,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=True,  # the API's routes are added to the running server
         quiet=not block,
