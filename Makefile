@@ -105,9 +105,9 @@ eval: setup
 bench: setup
 	$(VENV)/bin/rag bench --out bench-results.json
 
-# Needs `make run` in another terminal: 8 concurrent clients against 127.0.0.1.
+# Needs `make run` in another terminal: 1, 4 and 8 concurrent clients against 127.0.0.1.
 load: setup
-	$(PY) -m ui.loadtest --url http://127.0.0.1:$(PORT)/ --clients 8 --rounds 3
+	$(PY) -m ui.loadtest --url http://127.0.0.1:$(PORT)/ --clients 1,4,8 --rounds 3
 
 doctor: setup
 	$(VENV)/bin/rag doctor

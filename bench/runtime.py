@@ -218,12 +218,13 @@ def passages(settings: Settings, workdir: Path, every: int = 15) -> dict:
 
 def load(settings: Settings, workdir: Path, clients: list[int], rounds: int) -> dict:
     """Concurrent clients against ``rag serve`` (the load test behind ``make load``)."""
-    from ui.loadtest import run
+    from ui.loadtest import references, run
 
     out = {}
     with Served(settings, workdir / "serve.log") as served:
+        reference = references(served.url)
         for n in clients:
-            result = run(served.url, n, rounds)
+            result = run(served.url, n, rounds, reference)
             result.pop("answers")
             out[f"{n}_clients"] = result
             logger.info("load, %d clients: %s", n, result)

@@ -43,7 +43,6 @@ K_SLIDER = (K_RANGE[0], 10)  # the useful part of the range the API accepts
 # Gradio refuses bigger uploads outright; below it, our own checks (1 MB of text, 5 MB of
 # HTML: rag.formats) explain the limit.
 MAX_UPLOAD = "6mb"
-WARM_UP_QUESTION = "Apa isi artikel ini?"
 EMPTY_SOURCES = render.sources_html([], {})
 
 
@@ -471,7 +470,9 @@ def launch(
 ) -> str:
     """Start serving app; returns its local URL (at once when block is False). With the
     pipeline, the server also answers the OpenAI-compatible API (ui.openai_api)."""
-    server, url, _ = app.queue().launch(
+    # Answers run concurrently: the model's own line (rag.slots) decodes them together in
+    # its slots, tells each reader its place, and refuses with "busy" past its bound.
+    server, url, _ = app.queue(default_concurrency_limit=None).launch(
         server_name=host,
         server_port=port,
         auth=auth,
@@ -490,9 +491,11 @@ def launch(
 
 
 def warm_up(pipeline: Pipeline) -> None:
-    """Load the index and both models now, so the first question is not the slow one."""
+    """Load the index and both models now, and put the articles' evaluated prefix in a slot
+    of the model (restored from disk when it was saved before), so the first question is
+    not the slow one."""
     try:
-        pipeline.ask(WARM_UP_QUESTION)
+        pipeline.warm_up()
     except RagError as exc:  # the app still starts; the error shows again on first use
         log.warning("warm-up failed: %s", exc)
 

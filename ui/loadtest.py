@@ -1,14 +1,13 @@
 """Load test: drive a running app's ``ask`` API with concurrent clients.
 
-    python -m ui.loadtest --url http://127.0.0.1:7860/ --clients 8 --rounds 3
+    python -m ui.loadtest --url http://127.0.0.1:7860/ --clients 1,4,8 --rounds 3
 
-First asks every question once, alone, for the reference answers; then ``--clients``
-threads ask the same questions ``--rounds`` times over, all at once. Reports errors,
-answers that differ from the single-client ones, and latency p50/p95. Requests never mix,
-but an answer can differ in wording: llama.cpp reuses the evaluated prefix the previous
-request left behind, so the order of requests changes how much of a prompt is evaluated
-again, and the rounding of that evaluation can tip a near-tie of greedy decoding. Only
-errors fail the run. Only loopback
+First asks every question once, alone, for the reference answers; then, for each client
+count, that many threads ask the same questions ``--rounds`` times over, all at once.
+Reports errors, answers that differ from the single-client ones, latency p50/p95 and
+answers per second. Requests never mix, but an answer can differ in wording: the model
+decodes concurrent questions together in one batch, and the rounding of a batched step can
+tip a near-tie of greedy decoding. Only errors fail the run. Only loopback
 addresses are accepted: this is a tool for one's own machine. Requests are bounded
 (questions x rounds) and each has a timeout.
 """
@@ -50,12 +49,17 @@ def comparable(answer: dict) -> str:
     return json.dumps([answer["answer"], answer["abstained"], answer["citations"]])
 
 
-def run(url: str, clients: int, rounds: int) -> dict:
+def references(url: str) -> dict[str, str]:
+    """Every question asked once, alone: what each answer must stay under load."""
     host = urlparse(url).hostname or ""
     if not is_loopback(host):
         raise SystemExit(f"refusing to load {host!r}: only loopback addresses are allowed.")
     single = Client(url, verbose=False)
-    reference = {q: comparable(ask(single, q)[0]) for q in QUESTIONS}
+    return {q: comparable(ask(single, q)[0]) for q in QUESTIONS}
+
+
+def run(url: str, clients: int, rounds: int, reference: dict[str, str] | None = None) -> dict:
+    reference = reference or references(url)
     pool = [Client(url, verbose=False) for _ in range(clients)]
     jobs = [(pool[i % clients], q) for i, q in enumerate(QUESTIONS * rounds)]
     errors, differing, latencies, answers = [], [], [], []
@@ -92,12 +96,16 @@ def run(url: str, clients: int, rounds: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
-    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--clients", default="1,4,8", help="client counts, comma-separated")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    result = run(args.url, args.clients, args.rounds)
-    print(json.dumps({k: v for k, v in result.items() if k != "answers"}, indent=2))
-    return 0 if result["errors"] == 0 else 1
+    reference = references(args.url)
+    errors = 0
+    for clients in [int(n) for n in args.clients.split(",")]:
+        result = run(args.url, clients, args.rounds, reference)
+        errors += result["errors"]
+        print(json.dumps({k: v for k, v in result.items() if k != "answers"}), flush=True)
+    return 0 if errors == 0 else 1
 
 
 if __name__ == "__main__":
