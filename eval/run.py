@@ -80,6 +80,10 @@ def evaluate_retrieval(pipeline: Pipeline, questions: list[Question]) -> tuple[l
     return records, table
 
 
+def _fmt(x: float) -> str:
+    return "–" if x != x else f"{x:.3f}"  # NaN: no answerable question in that language
+
+
 def retrieval_report(table: dict, dataset: Path, n: int) -> str:
     lines = [
         "## Retrieval",
@@ -92,10 +96,8 @@ def retrieval_report(table: dict, dataset: Path, n: int) -> str:
     ]
     for mode, by_lang in table.items():
         for lang, s in by_lang.items():
-            lines.append(
-                f"| {mode} | {lang} | {s['n']} | {s['hit@1']:.3f} | {s['hit@3']:.3f} "
-                f"| {s['mrr']:.3f} | {s['ndcg@5']:.3f} |"
-            )
+            scores = " | ".join(_fmt(s[name]) for name in ("hit@1", "hit@3", "mrr", "ndcg@5"))
+            lines.append(f"| {mode} | {lang} | {s['n']} | {scores} |")
     return "\n".join(lines) + "\n"
 
 

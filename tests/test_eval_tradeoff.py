@@ -142,3 +142,12 @@ def test_the_pair_of_thresholds_is_still_tuned_from_records_of_the_dataset(tmp_p
 
     saved = json.loads(profile_file.read_text())
     assert saved["min_support"] == 0.5 and saved["dev"]["refusal_recall"] == 1.0
+
+
+def test_a_dev_set_alone_tunes_and_leaves_the_test_split_unmeasured(tmp_path, profile_file):
+    path = write_records(tmp_path / "a.jsonl", [record("d1", False, 0.7), record("d2", True, 0.1)])
+
+    assert tune_refusal.main(["--tune", "p_refuse", "--dev-records", path]) == 0
+
+    notes = json.loads(profile_file.read_text())["p_refuse_tuning"]
+    assert notes["test"] == {"questions": 0, "refusal_recall": None, "false_refusals": None}
