@@ -124,6 +124,16 @@ def test_a_follow_up_is_asked_with_the_earlier_user_messages(client, served):
     assert "11 November 2018" in reply.choices[0].message.content
 
 
+def test_langchain_chat_openai_uses_the_assistant(served):
+    from langchain_openai import ChatOpenAI
+
+    url, pipeline, backend = served
+    backend.replies = [cited_reply(pipeline), cited_reply(pipeline)]
+    chat = ChatOpenAI(base_url=f"{url}/v1", api_key="ana:s3cret", model=MODEL_ID, max_retries=0)
+    assert chat.invoke(FIRST).content.startswith(FIVE_PRODUCTS)
+    assert "".join(chunk.content for chunk in chat.stream(FIRST)).startswith(FIVE_PRODUCTS)
+
+
 def test_an_assistant_message_standalone_question_stands_for_the_user_message_before_it():
     messages = [
         {"role": "user", "content": FIRST},
