@@ -138,7 +138,7 @@ def work_compute(job: Job) -> tuple[dict, Shared]:
     asked = spread(questions, 50)
     out["query_embedding_ms"] = query_latency(embedder, asked, job.runs, threads=2)
     out["query_embedding_1_thread_ms"] = query_latency(embedder, asked, job.runs, threads=1)
-    sentence_vectors = embedder.embed(pool, "passage")
+    sentence_vectors = embedder.embed_many(pool, "passage")
     sigma = noise_sigma(real, sentence_vectors, sample.members)
     out["generated_vector_noise_sigma"] = round(sigma, 5)
     shared = Shared(questions, embedder.embed(questions, "query"), sentence_vectors, sigma)

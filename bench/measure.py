@@ -206,6 +206,7 @@ def embedding_throughput(embedder: Embedder, batches: list[list[str]]) -> tuple[
     Tokens are counted with the embedder's own sentence-transformers model (its tokenizer,
     passage prompt and layer shapes), the one ``rag.embed`` runs.
     """
+    embedder = embedder.bulk()  # what builds indexes
     model = embedder._model  # the sentence-transformers model: its tokenizer and config
     config = model[0].auto_model.config
     shape = (config.num_hidden_layers, config.hidden_size, config.intermediate_size)
@@ -274,6 +275,6 @@ def embed_all(embedder: Embedder, texts: list[str]) -> np.ndarray:
     step = max(256, len(texts) // 10)
     out = []
     for lo in range(0, len(texts), step):
-        out.append(embedder.embed(texts[lo : lo + step], "passage"))
+        out.append(embedder.embed_many(texts[lo : lo + step], "passage"))
         logger.info("embedded %s/%s", f"{min(lo + step, len(texts)):,}", f"{len(texts):,}")
     return np.vstack(out)

@@ -58,7 +58,7 @@ def work_scale(job: Job) -> dict:
     n = job.size
     passages = synthetic_corpus(sentence_pool(), n, seed=CORPUS_SEED).passages
     embedder = make_embedder(job.settings)
-    embedder.embed([p.text for p in passages[:8]], "passage")  # the first call pays set-up
+    embedder.embed_many([p.text for p in passages[:8]], "passage")  # the first call pays set-up
     start = time.perf_counter()
     local = embed_passages(embedder, passages)
     out: dict[str, Any] = {"passages": n, "local": _rate(n, time.perf_counter() - start)}

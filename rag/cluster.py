@@ -143,7 +143,7 @@ class PassageEmbedder:
         self.embedder = make_embedder(settings)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.embedder.embed(texts, "passage")
+        return self.embedder.embed_many(texts, "passage")
 
 
 def _gather(refs: list) -> list:

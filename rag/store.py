@@ -94,7 +94,7 @@ def embed_passages(
         total=len(passages), desc="Embedding passages", unit="passage", disable=not progress
     ) as bar:
         for batch in batches:
-            out.append(embedder.embed([p.text for p in batch], "passage"))
+            out.append(embedder.embed_many([p.text for p in batch], "passage"))
             bar.update(len(batch))
     return np.vstack(out)
 
