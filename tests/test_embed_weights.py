@@ -168,3 +168,16 @@ def test_fingerprint_follows_contents_not_versions(tmp_path: Path) -> None:
     (model / "weights.safetensors").write_bytes(b"\x00\x02")
     assert embed_weights.model_fingerprint(model) != first
     assert len(first) == 16
+
+
+@pytest.mark.slow
+def test_the_assistant_embeds_questions_by_the_engine_and_indexes_by_the_model(cache) -> None:
+    from rag.embed import E5Embedder
+
+    embedder = E5Embedder(cache)
+    by_engine = embedder.embed(TEXTS, "passage")
+    assert embedder._batches is None  # answering a question never loads torch's model
+    by_model = embedder.embed_many(TEXTS, "passage")
+    assert by_engine.shape == by_model.shape == (len(TEXTS), embedder.dim)
+    assert _min_cosine(by_engine, by_model) >= 0.999
+    assert embedder.fingerprint == embedder.bulk().fingerprint
