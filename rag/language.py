@@ -14,6 +14,7 @@ the reason is returned so the caller can say so.
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
@@ -41,6 +42,16 @@ _OTHERS = [
 def _detector():
     languages = [Language.INDONESIAN, Language.ENGLISH, *_OTHERS]
     return LanguageDetectorBuilder.from_languages(*languages).build()
+
+
+def preload() -> None:
+    """Load the detector's language models now, in the background: they load on first use
+    and take seconds, which a new process would otherwise pay inside its first question."""
+    threading.Thread(
+        target=lambda: _detector().detect_language_of("Apa ini? What is it?"),
+        daemon=True,
+        name="language-models",
+    ).start()
 
 
 def text_language(text: str) -> str:

@@ -28,7 +28,9 @@ from rag.errors import BackendError, IndexCorruptError, IndexMissingError, Input
 from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
+from rag.language import preload as preload_language_models
 from rag.llm import Backend, text_of
+from rag.overview import match_overview
 from rag.profiles import get_profile
 from rag.questions import clean_question
 from rag.refusal import RefusalPolicy, refusal_text
@@ -43,6 +45,7 @@ from rag.store import (
     save_index,
     stored_documents,
 )
+from rag.summaries import overview_draft
 from rag.types import Answer, Document, Event, EventKind, IndexReport, SearchResult
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,8 @@ class Pipeline:
         on the next call."""
         with self._lock:
             start = self._backend_start
+            if start is None:
+                preload_language_models()  # seconds of loading, beside the model's start
             if start is None or (start.done() and start.exception() is not None):
                 start = Future()
                 self._backend_start = start
@@ -353,9 +358,16 @@ class Pipeline:
         """Retrieve, stream the LLM's tokens, then verify citations and decide to abstain.
 
         ``history`` holds the previous standalone questions of the conversation, so a
-        follow-up is rewritten before retrieval.
+        follow-up is rewritten before retrieval. An overview question ("Ringkas artikel
+        ini", see rag.overview) stands on its own, is answered in its wording's language
+        unless one is set, and is never refused (rag.summaries).
         """
         question = clean_question(question)
+        overview = match_overview(question)
+        if overview:
+            history = []
+            if (lang or self.settings.lang) not in ("id", "en"):
+                lang = overview.language
         self.start_backend()  # the model starts while the question is retrieved
         store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
@@ -376,7 +388,9 @@ class Pipeline:
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
         relevance = max((e.score for e in evidence), default=0.0)
         drafter = self.drafter()
-        if self.backend.mode == "chat":
+        if overview:
+            draft = yield from overview_draft(drafter, overview, language, standalone, hits, doc_id)
+        elif self.backend.mode == "chat":
             draft = yield from drafter.chat(language, standalone, hits, doc_id)
             draft = yield from second_look(drafter, draft, language, standalone, hits, doc_id)
         else:
@@ -384,7 +398,9 @@ class Pipeline:
             draft.hits = hits
         t_generated = time.perf_counter()
         reasons: list[str] = []
-        if draft.failure:
+        if overview:  # the model's supported sentences, else the article's first ones
+            cited, abstained, answer_text = draft.cited, False, draft.cited.text
+        elif draft.failure:
             text = " ".join(e.sentence.text for e in evidence[:2])
             cited = cite(standalone, text, candidates, embedder)
             abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
