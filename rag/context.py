@@ -87,11 +87,14 @@ def build_prompt(family: str, language: str, evidence: list[Evidence], question:
 
 
 def chat_messages(
-    context: Context, question: str, language: str, kind: str = ""
+    context: Context, question: str, language: str, kind: str = "", overview: str = ""
 ) -> list[tuple[str, str]]:
     """The (role, text) messages for one question; ``kind`` ('time', 'number', 'name')
-    adds the line that asks for that kind of answer (a second try, see rag.answer_check)."""
-    user = load_prompt(f"chat-user-{language}.txt").format(question=question.strip()).strip()
+    adds the line that asks for that kind of answer (a second try, see rag.answer_check);
+    ``overview`` ('summary', 'people'; see rag.overview) asks for the whole article's
+    overview instead, with the same system message."""
+    template = f"{overview}-user-{language}.txt" if overview else f"chat-user-{language}.txt"
+    user = load_prompt(template).format(question=question.strip()).strip()
     if kind:
         user += "\n" + answer_kinds()[language][kind]
     return [("system", context.system_message()), ("user", user)]

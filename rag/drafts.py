@@ -27,6 +27,7 @@ from rag.errors import BackendError
 from rag.evidence import Evidence, sentences_in
 from rag.grounded import english_numbers, first_sentences, model_refused, renumber, unit_candidates
 from rag.llm import Backend, Report, Waiting
+from rag.overview import overview_sentences
 from rag.profiles import Profile
 from rag.settings import PromptMode
 from rag.store import IndexStore
@@ -34,16 +35,20 @@ from rag.types import Event, EventKind, Hit
 
 MAX_ANSWER_TOKENS = 48  # a base model's one-line answer
 MAX_CHAT_TOKENS = 96  # two short sentences with markers, in either language
+MAX_OVERVIEW_TOKENS = 220  # a summary of 3 to 5 sentences with markers (rag.overview)
 Prompt = str | list[tuple[str, str]]  # a completion prompt, or (role, text) chat messages
 
 
-def generation_limits(mode: PromptMode) -> tuple[list[str], int]:
-    """The stop sequences and answer length a model is streamed with, by how it is driven.
+def generation_limits(mode: PromptMode, overview: bool = False) -> tuple[list[str], int]:
+    """The stop sequences and answer length a model is streamed with, by how it is driven
+    (a chat model's overview of a whole article is longer than an answer).
 
-    >>> generation_limits("completion")
-    (['\\n'], 48)
+    >>> generation_limits("completion"), generation_limits("chat", overview=True)
+    ((['\\n'], 48), ([], 220))
     """
-    return ([], MAX_CHAT_TOKENS) if mode == "chat" else (STOP, MAX_ANSWER_TOKENS)
+    if mode != "chat":
+        return STOP, MAX_ANSWER_TOKENS
+    return [], MAX_OVERVIEW_TOKENS if overview else MAX_CHAT_TOKENS
 
 
 @dataclass(frozen=True)
@@ -126,17 +131,24 @@ class Drafter:
         return draft
 
     def chat(
-        self, language: str, question: str, hits: list[Hit], doc_id: str | None, kind: str = ""
+        self,
+        language: str,
+        question: str,
+        hits: list[Hit],
+        doc_id: str | None,
+        kind: str = "",
+        overview: str = "",
     ) -> Generator[Event, None, Draft]:
         """Stream an instruction-tuned model's answer over the whole article(s), or the
         retrieved passages when they do not fit, and check it sentence by sentence.
-        ``kind``: ask for that kind of answer (a second try)."""
+        ``kind``: ask for that kind of answer (a second try); ``overview``: 'summary' or
+        'people', the article's overview in up to 5 sentences (see rag.summaries)."""
         context = build_context(self.store, hits, doc_id, self.profile.context)
         pieces, report = [], Report()
         keep = context.route == "article"  # every question about these articles shares it
         try:
-            messages = chat_messages(context, question, language, kind)
-            limits = generation_limits("chat")
+            messages = chat_messages(context, question, language, kind, overview)
+            limits = generation_limits("chat", bool(overview))
             for piece in self.backend.stream(messages, *limits, report=report, keep_prefix=keep):
                 if isinstance(piece, Waiting):
                     yield Event(EventKind.QUEUED, text=str(piece.ahead))
@@ -152,9 +164,9 @@ class Drafter:
             draft.model_refused = True
             return draft
         candidates = unit_candidates(self.store, context)
-        reply = first_sentences(raw)
+        reply = overview_sentences(raw) if overview else first_sentences(raw)
         cited = cite(
-            question,
+            "" if overview else question,  # "Summarize the article" is no part of a claim
             english_numbers(reply) if language == "en" else reply,
             candidates,
             self.embedder,
