@@ -444,6 +444,7 @@ class Pipeline:
                     "lexical": cited.lexical,
                     "semantic": cited.semantic,
                     "p_refuse": draft.p_refuse,
+                    "unknown_names": unknown,
                     "refusal_reasons": reasons,
                 },
             ),
