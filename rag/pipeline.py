@@ -398,6 +398,7 @@ class Pipeline:
             draft.hits = hits
         t_generated = time.perf_counter()
         reasons: list[str] = []
+        unknown: list[str] = []
         if overview:  # the model's supported sentences, else the article's first ones
             cited, abstained, answer_text = draft.cited, False, draft.cited.text
         elif draft.failure:
