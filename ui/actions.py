@@ -24,6 +24,7 @@ from typing import Any
 import gradio as gr
 
 from rag.errors import InputError, RagError
+from rag.overview import button_question
 from rag.pipeline import Pipeline
 from rag.questions import MAX_QUESTION_CHARS, clean_question
 from rag.settings import K_RANGE, LANGUAGES, check_choice, check_range
@@ -189,6 +190,22 @@ class Actions:
             return "", SKIP, SKIP
         job = AskJob(conv.turns[index].question, index, options=_options(language, k, doc_choice))
         behind = conv.submit(job)
+        chat = self._chat(conv, View(lang, show_rewritten))
+        return _queued_note(conv, behind, lang), chat, _ticket()
+
+    def summarize(
+        self,
+        conv: Conversation,
+        language: str,
+        k: float,
+        doc_choice: str,
+        show_rewritten: bool,
+        lang: str,
+    ) -> tuple[str, Any, Any]:
+        """The article card's Summarize button: queue the overview question in the
+        interface language about the card's article(s): (inline message, chat, ticket)."""
+        question = button_question(lang)
+        behind = conv.submit(AskJob(question, options=_options(language, k, doc_choice)))
         chat = self._chat(conv, View(lang, show_rewritten))
         return _queued_note(conv, behind, lang), chat, _ticket()
 

@@ -117,6 +117,7 @@ class ChatParts:
     ticket: gr.Textbox
     rating: feedback.FeedbackParts | None = None
     kept: history.HistoryParts | None = None
+    summarize: gr.Button | None = None  # the article card's Summarize button
 
 
 def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, gr.Checkbox]:
@@ -189,14 +190,16 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
         with gr.Column(scale=3):
             with gr.Row(equal_height=False):
                 card = gr.HTML(actions.card(ALL_ARTICLES)[0], elem_id="article-card", scale=3)
-                doc = gr.Dropdown(
-                    actions.article_choices(),
-                    value=ALL_ARTICLES,
-                    label=t(DEFAULT, "ask_about"),
-                    elem_id="doc-filter",
-                    scale=1,
-                    min_width=180,
-                )
+                with gr.Column(scale=1, min_width=180):
+                    doc = gr.Dropdown(
+                        actions.article_choices(),
+                        value=ALL_ARTICLES,
+                        label=t(DEFAULT, "ask_about"),
+                        elem_id="doc-filter",
+                    )
+                    summarize = labels.make(
+                        gr.Button, {"value": "summarize"}, size="sm", elem_id="summarize"
+                    )
             chatbot = gr.Chatbot(
                 placeholder=t(DEFAULT, "chat_placeholder"),
                 elem_id="chat",
@@ -231,6 +234,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
     return ChatParts(
         conv, chatbot, question, send, stop, status, clear, language, k, doc, show_rewritten,
         whole_article, sources, card, restriction, regen_turn, regen_go, ticket, rating, kept,
+        summarize,
     )  # fmt: skip
 
 
@@ -243,6 +247,10 @@ def _wire_chat(c: ChatParts, actions: Actions, ui_lang: gr.Radio) -> gr.events.D
     for trigger in (c.send.click, c.question.submit):
         trigger(
             actions.accept, [c.question, *asked_with], accepted, concurrency_limit=None, **private
+        )
+    if c.summarize is not None:  # asks about the card's article(s), like a sent question
+        c.summarize.click(
+            actions.summarize, asked_with, accepted[1:], concurrency_limit=None, **private
         )
     c.regen_go.click(
         actions.regenerate,

@@ -1,0 +1,243 @@
+"""Overview questions ("Ringkas artikel ini", "Who is mentioned?"): recognised by rule,
+answered over the shared whole-article system message with the summary prompt, cited
+sentence by sentence and never refused (rag.overview, rag.summaries). The fast tests run
+on tests/fakes.py; the last one asks the real model."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rag.cite import MARKER, answer_sentences
+from rag.context import load_prompt
+from rag.corpus import default_documents
+from rag.overview import Overview, match_overview, overview_sentences
+from rag.types import Document
+from tests.fakes import fake_pipeline
+
+ARTICLE_SENTENCES = [
+    "Jack Ma mengadakan beberapa pertemuan bisnis di sela kunjungannya ke Bali.",
+    "Ada lima produk yang akan dipasarkan lewat Alibaba.",
+    "Perusahaannya berkomitmen untuk berinvestasi di Indonesia.",
+    "Pemerintah lewat Kominfo mengembangkan program 20 ribu programmer.",
+]
+
+
+def units(prompt: str) -> dict[str, int]:
+    """Each scripted sentence -> the number of the context unit that holds its words."""
+    lines = prompt.splitlines()
+    keys = {
+        ARTICLE_SENTENCES[0]: "pertemuan bisnis",
+        ARTICLE_SENTENCES[1]: "ada lima produk",
+        ARTICLE_SENTENCES[2]: "berinvestasi di Indonesia",
+        ARTICLE_SENTENCES[3]: "20 ribu programmer",
+    }
+    found = {}
+    for sentence, words in keys.items():
+        line = next(line for line in lines if words in line)
+        found[sentence] = int(line[1 : line.index("]")])
+    return found
+
+
+def summary_reply(pipeline) -> str:
+    """A summary in bullets whose sentences the article supports, with unit markers."""
+    from rag.context import build_context, chat_messages
+
+    system = dict(chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id"))
+    numbers = units(system["system"])
+    bullets = [f"- {s[:-1]} [{numbers[s]}]" for s in ARTICLE_SENTENCES]
+    return "Berikut ringkasannya:\n" + "\n".join(bullets)
+
+
+@pytest.mark.parametrize(
+    "question, kind, language",
+    [
+        ("Ringkas artikel ini", "summary", "id"),
+        ("Apa isi artikel ini?", "summary", "id"),
+        ("Apa inti berita ini?", "summary", "id"),
+        ("Rangkumkan berita ini dalam tiga kalimat.", "summary", "id"),
+        ("Summarize the article", "summary", "en"),
+        ("What is this article about?", "summary", "en"),
+        ("What are the main points?", "summary", "en"),
+        ("Summarize the article in three points.", "summary", "en"),
+        ("Siapa saja yang disebut dalam artikel?", "people", "id"),
+        ("Siapa saja yang disebut?", "people", "id"),
+        ("Who is mentioned?", "people", "en"),
+        ("Which people are mentioned in the article?", "people", "en"),
+    ],
+)
+def test_overview_questions_are_recognised_with_their_language(question, kind, language):
+    assert match_overview(question) == Overview(kind, language)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Apa isi proposal Alibaba?",
+        "Siapa Rudiantara?",
+        "Siapa saja menteri yang hadir?",
+        "Who is the Minister of Communication mentioned in the article?",
+        "What will Alibaba invest in?",
+        "Produk apa saja yang akan dipasarkan lewat Alibaba?",
+    ],
+)
+def test_questions_with_a_subject_of_their_own_are_not_overviews(question):
+    assert match_overview(question) is None
+
+
+def test_bullets_become_sentences_and_at_most_five_are_kept():
+    reply = "Ringkasan:\n" + "\n".join(f"{i}. Kalimat nomor {i} [{i}]" for i in range(1, 8))
+    kept = overview_sentences(reply)
+    assert len(answer_sentences(kept)) == 5 and kept.startswith("Kalimat nomor 1 [1].")
+
+
+def test_a_summary_uses_the_shared_system_message_and_the_summary_prompt(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = ["Ada lima produk yang akan dipasarkan lewat Alibaba [2].", ""]
+    backend.replies[1] = summary_reply(pipeline)
+
+    pipeline.ask("Produk apa saja yang akan dipasarkan lewat Alibaba?")
+    pipeline.ask("Ringkas artikel ini")
+
+    question, summary = (dict(p) for p in backend.prompts)
+    assert summary["system"] == question["system"]  # the article's evaluated prefix is shared
+    instruction = load_prompt("summary-user-id.txt").splitlines()[1]
+    assert instruction in summary["user"] and instruction not in question["user"]
+
+
+def test_a_summary_is_cited_sentence_by_sentence_and_not_refused_however_doubtful(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = [summary_reply(pipeline)]
+    backend.first_tokens = [{"NOT": 0.9, "Jack": 0.1}]
+    pipeline.refusal = replace(pipeline.refusal, max_p_refuse=0.2, min_relevance=0.99)
+
+    answer = pipeline.ask("Apa isi artikel ini?")  # a detector takes it for Dutch
+
+    assert not answer.abstained and answer.language == "id" and not answer.fallback
+    sentences = answer_sentences(answer.answer)
+    assert len(sentences) == 4 and all(MARKER.search(s) for s in sentences)
+    assert answer.signals["p_refuse"] == pytest.approx(0.9)
+    assert answer.signals["refusal_reasons"] == []
+    text = pipeline.store.documents["jack-ma-bali"].text
+    assert all(text[c.start : c.end] == c.text for c in answer.citations)
+    assert len(backend.prompts) == 1  # no second look
+
+
+def test_an_unsupported_sentence_of_a_summary_is_withdrawn(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = [summary_reply(pipeline) + "\n- Harganya 99 ribu dolar per produk [2]"]
+
+    answer = pipeline.ask("Ringkas artikel ini")
+
+    assert "99" not in answer.answer and len(answer_sentences(answer.answer)) == 4
+
+
+def test_an_unsupported_summary_falls_back_to_the_articles_first_sentences(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = ["Artikel ini membahas harga emas dan saham Apple yang naik 99 persen."]
+
+    answer = pipeline.ask("Summarize the article")
+
+    assert not answer.abstained and "first sentences" in answer.fallback
+    doc = pipeline.store.documents["jack-ma-bali"]
+    assert answer.answer.startswith(doc.text[:60]) and len(answer.citations) == 3
+    assert all(doc.text[c.start : c.end] == c.text for c in answer.citations)
+    assert all(f"[{c.marker}]" in answer.answer for c in answer.citations)
+    for c in answer.citations:  # each marker leads to the passage that holds its sentence
+        passage = answer.hits[c.marker - 1].passage
+        assert passage.start <= c.start < c.end <= passage.end
+
+
+def test_who_is_mentioned_is_answered_without_the_second_look(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    from rag.context import build_context, chat_messages
+
+    system = dict(chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id"))
+    lines = system["system"].splitlines()
+
+    def unit(words: str) -> int:
+        line = next(line for line in lines if words in line)
+        return int(line[1 : line.index("]")])
+
+    backend.replies = [
+        f"Jack Ma berkomitmen memasarkan beberapa produk Indonesia [{unit('pertemuan bisnis')}].\n"
+        f"Rudiantara menjelaskan bahwa Alibaba akan memberikan pelatihan manajemen "
+        f"[{unit('pelatihan manajemen')}].\n"
+        f"Darmin Nasution menjelaskan bahwa Alibaba tengah menyiapkan proposal "
+        f"[{unit('menyiapkan proposal')}]."
+    ]
+
+    answer = pipeline.ask("Siapa saja yang disebut dalam artikel?", history=["Siapa Rudiantara?"])
+
+    assert len(backend.prompts) == 1 and "orang-orang" in dict(backend.prompts[0])["user"]
+    assert not answer.abstained and answer.standalone_question == answer.question
+    assert all(name in answer.answer for name in ("Jack Ma", "Rudiantara", "Darmin"))
+
+
+def test_a_base_model_answers_an_overview_with_the_first_sentences(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [], mode="completion")
+
+    answer = pipeline.ask("Ringkas artikel ini")
+
+    assert backend.prompts == [] and not answer.abstained
+    assert len(answer.citations) == 3 and "tidak dapat meringkas" in answer.fallback
+
+
+def test_several_articles_are_summarised_one_paragraph_each(tmp_path):
+    toko = Document(
+        "toko",
+        "Toko Makassar",
+        "PT Contoh membuka toko baru di Makassar. Toko itu mempekerjakan 40 orang.",
+        "id",
+    )
+    pipeline, backend = fake_pipeline(tmp_path, [], documents=[toko, *default_documents()])
+    backend.replies = [
+        "PT Contoh membuka toko baru di Makassar [1]. Toko itu mempekerjakan 40 orang [1].",
+        "Tidak ada apa-apa di sini.",  # unsupported: that article's opening instead
+    ]
+
+    answer = pipeline.ask("Ringkas artikel ini")
+
+    systems = [dict(p)["system"] for p in backend.prompts]
+    assert len(systems) == 2 and all(("Makassar" in s) != ("Jack Ma" in s) for s in systems)
+    paragraphs = answer.answer.split("\n\n")
+    assert len(paragraphs) == 2 and not answer.abstained
+    assert {p.split(":")[0] for p in paragraphs} == {"Toko Makassar", "jack-ma-bali.txt"}
+    assert {c.doc_id for c in answer.citations} == {"toko", "jack-ma-bali"}
+    for c in answer.citations:
+        assert answer.hits[c.marker - 1].passage.doc_id == c.doc_id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question, language", [("Ringkas artikel ini", "id"), ("Summarize the article", "en")]
+)
+def test_the_real_model_summarises_the_article_in_the_question_language(
+    pipeline, question, language
+):
+    answer = pipeline.ask(question)
+
+    assert not answer.abstained and answer.language == language and not answer.fallback
+    cited = [s for s in answer_sentences(answer.answer) if MARKER.search(s)]
+    assert len(cited) >= 3, answer.answer
+    words = set(answer.answer.lower().split())
+    common = {"id": {"dan", "yang", "di"}, "en": {"the", "and", "to"}}
+    assert words & common[language], answer.answer
+
+
+def test_the_summarize_button_asks_in_the_interface_language_about_the_cards_article(tmp_path):
+    from ui.actions import Actions
+    from ui.conversation import Conversation
+
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = [summary_reply(pipeline)]
+    actions, conv = Actions(pipeline), Conversation()
+
+    status, _, ticket = actions.summarize(conv, "auto", 4, "jack-ma-bali", False, "id")
+    list(actions.drain(conv, False, False, "id"))
+
+    [turn] = conv.turns
+    assert status == "" and ticket
+    assert turn.question == "Ringkas artikel ini" and turn.doc_id == "jack-ma-bali"
+    assert not turn.answer.abstained and len(turn.answer.citations) == 4
