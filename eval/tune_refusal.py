@@ -1,7 +1,7 @@
 """Tune the refusal thresholds on development data; check them on the test split.
 
     python -m eval.tune_refusal [--dataset eval/dataset.jsonl] [--records DIR/records.jsonl]
-        [--dev-records DIR/records.jsonl] [--tune relevance,support | --tune p_refuse]
+        [--dev-records DIR/records.jsonl] [--tune relevance,support | p_refuse | subject]
         [--max-false 0.10] [--spend-budget] [--profile NAME]
 
 Asks every question of the dataset once, or reads the answers of `rag eval` runs, and keeps
@@ -18,8 +18,10 @@ support and semantic are tuned as a pair: the best share of unanswerable questio
 minus the share of answerable ones refused, optionally capped by ``--max-false``.
 ``--tune p_refuse`` tunes ``max_p_refuse`` alone (see ``eval.tradeoff``: a question is
 refused when another recorded check refused it or p_refuse reaches the threshold), under
-the same cap. The thresholds go to the profile's file (``rag/data/refusal-NAME.json``),
-keeping the notes of the other tuning.
+the same cap. ``--tune subject`` then tunes ``subject_p_refuse``, the lower threshold on
+p_refuse for questions that name what their article never writes (``unknown_names``), with
+the profile's ``max_p_refuse``. The thresholds go to the profile's file
+(``rag/data/refusal-NAME.json``), keeping the notes of the other tuning.
 """
 
 from __future__ import annotations
@@ -221,6 +223,58 @@ def tune_p_refuse(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> 
     print(f"threshold: refuse when p_refuse >= {threshold}")
 
 
+def subject_refused(signals: dict, max_p_refuse: float, subject_p_refuse: float) -> bool:
+    """Whether the answer is refused with these two thresholds on p_refuse (the other
+    checks' votes as recorded).
+
+    >>> s = {"p_refuse": 0.02, "unknown_names": ["Hayam Wuruk"], "refusal_reasons": []}
+    >>> subject_refused(s, 0.1, 0.01), subject_refused(s, 0.1, 0.05)
+    (True, False)
+    """
+    others = set(signals.get("refusal_reasons", [])) - {P_REFUSE, "subject"}
+    p = signals.get("p_refuse", 0.0)
+    return (
+        bool(others)
+        or p >= max_p_refuse
+        or (bool(signals.get("unknown_names")) and p >= subject_p_refuse)
+    )
+
+
+def tune_subject(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
+    """subject_p_refuse: the threshold on p_refuse for questions that name what their
+    article never writes, with max_p_refuse as the profile has it."""
+    max_p = pipeline.refusal.max_p_refuse
+    usable = [r for r in dev if "unknown_names" in r.signals and "p_refuse" in r.signals]
+    if not usable:
+        raise InputError("no dev answer records unknown_names; run `rag eval` again.")
+
+    def measure(rows: list[Row], t: float) -> tuple[float, float]:
+        refused = [(r.answerable, subject_refused(r.signals, max_p, t)) for r in rows]
+        unans = [no for answerable, no in refused if not answerable]
+        ans = [no for answerable, no in refused if answerable]
+        return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
+
+    named = [r.signals["p_refuse"] for r in usable if r.signals.get("unknown_names")]
+    best, best_key = 1.01, (-1.0, 0.0)
+    for t in [*cut_points(named), 1.01]:
+        recall, false = measure(usable, t)
+        if false <= args.max_false and (recall - false, t) > best_key:
+            best, best_key = t, (recall - false, t)
+    policy = replace(pipeline.refusal, subject_p_refuse=best)
+    tested = [r for r in test if "unknown_names" in r.signals]
+    summary = {
+        name: check_rates(part, lambda rows: measure(rows, best))
+        for name, part in (("dev", usable), ("test", tested))
+    }
+    note = {"tuned_on": args.tuned_on, "max_false": args.max_false}
+    save(policy, pipeline.profile.refusal_path, subject_tuning=note | summary)
+    print_summary(summary)
+    print(
+        f"threshold: a question naming what its article never writes is refused when "
+        f"p_refuse >= {best}"
+    )
+
+
 def print_summary(summary: dict) -> None:
     for name, s in summary.items():
         recall, false = (_shown(s[key]) for key in ("refusal_recall", "false_refusals"))
@@ -265,7 +319,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--tune",
         default="relevance,support",
         help="two signals tuned together (of relevance, support, semantic; the third keeps "
-        "the profile's value), or p_refuse alone (max_p_refuse)",
+        "the profile's value), p_refuse alone (max_p_refuse), or subject (subject_p_refuse)",
     )
     parser.add_argument(
         "--spend-budget",
@@ -275,8 +329,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     names = args.tune.split(",")
     pair = len(names) == 2 and set(names) <= set(SIGNALS)
-    if not pair and names != [P_REFUSE]:
-        parser.error(f"--tune takes two of {', '.join(SIGNALS)}, or {P_REFUSE}")
+    if not pair and names not in ([P_REFUSE], ["subject"]):
+        parser.error(f"--tune takes two of {', '.join(SIGNALS)}, or {P_REFUSE}, or subject")
     return args
 
 
@@ -311,7 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         test = [r for r in rows if r.split == "test"]
         if not dev:
             raise InputError("no dev question with signals to tune on; see --help.")
-        tuner = tune_p_refuse if args.tune == P_REFUSE else tune_pair
+        tuners = {P_REFUSE: tune_p_refuse, "subject": tune_subject}
+        tuner = tuners.get(args.tune, tune_pair)
         tuner(args, pipeline, dev, test)
     except RagError as exc:
         print(f"error: {exc}", file=sys.stderr)
