@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from rag.chunking import ChunkingConfig
+from rag.embed import Embedder
 from rag.errors import ConfigError, InputError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
@@ -537,7 +538,7 @@ def test_the_app_exposes_the_ask_endpoint():
 
 
 # -- Pipeline.remove_document over a real index (fake embedder) ------------------------------
-class FakeEmbedder:
+class FakeEmbedder(Embedder):
     """Deterministic vectors, so an index can be built without the e5 model."""
 
     dim, fingerprint = 8, "fake-fingerprint"
