@@ -204,11 +204,27 @@ def tune_p_refuse(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> 
             "that records it."
         )
     threshold = tradeoff.choose_threshold(dev_rows, args.max_false, args.spend_budget)
-    policy = replace(pipeline.refusal, max_p_refuse=threshold)
+    by_language = {}
+    if args.by_language:  # each answer language's own threshold, on its own dev rows
+        for lang in sorted({r.lang for r in dev_rows}):
+            mine = [r for r in dev_rows if r.lang == lang]
+            by_language[lang] = tradeoff.choose_threshold(mine, args.max_false, args.spend_budget)
+    policy = replace(pipeline.refusal, max_p_refuse=threshold, p_refuse_by_language=by_language)
 
     def measure(rows: list[tradeoff.Row]) -> tuple[float, float]:
-        point = tradeoff.at_threshold(rows, threshold)
-        return point.refusal_recall, point.false_refusals
+        refused = [
+            (
+                r.answerable,
+                r.other_check_refused or r.p_refuse >= by_language.get(r.lang, threshold),
+            )
+            for r in rows
+        ]
+        unans = [no for answerable, no in refused if not answerable]
+        ans = [no for answerable, no in refused if answerable]
+        return (
+            float(np.mean(unans)) if unans else float("nan"),
+            float(np.mean(ans)) if ans else float("nan"),
+        )
 
     summary = {
         name: check_rates(part, measure) for name, part in (("dev", dev_rows), ("test", test_rows))
@@ -220,7 +236,7 @@ def tune_p_refuse(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> 
     }
     save(policy, pipeline.profile.refusal_path, p_refuse_tuning=note | summary)
     print_summary(summary)
-    print(f"threshold: refuse when p_refuse >= {threshold}")
+    print(f"threshold: refuse when p_refuse >= {threshold}; by language: {by_language or '-'}")
 
 
 def subject_refused(signals: dict, max_p_refuse: float, subject_p_refuse: float) -> bool:
@@ -320,6 +336,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="relevance,support",
         help="two signals tuned together (of relevance, support, semantic; the third keeps "
         "the profile's value), p_refuse alone (max_p_refuse), or subject (subject_p_refuse)",
+    )
+    parser.add_argument(
+        "--by-language",
+        action="store_true",
+        help="with --tune p_refuse: a threshold per answer language as well",
     )
     parser.add_argument(
         "--spend-budget",

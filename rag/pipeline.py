@@ -409,7 +409,7 @@ class Pipeline:
             cited = draft.cited
             unknown = self.unknown_names(standalone, language, doc_id)
             reasons = self.refusal.reasons(
-                relevance, cited.support, cited.semantic, draft.p_refuse, bool(unknown)
+                relevance, cited.support, cited.semantic, draft.p_refuse, bool(unknown), language
             )
             if draft.model_refused:
                 reasons.insert(0, "model")

@@ -27,7 +27,7 @@ True
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 
@@ -37,6 +37,9 @@ class RefusalPolicy:
     min_support: float
     min_semantic: float = 0.0
     max_p_refuse: float = 1.01  # abstain when the model's own refusal is at least this likely
+    # ... per answer language, where tuned: the model doubts in English more than in the
+    # language of the article, answerable or not
+    p_refuse_by_language: dict[str, float] = field(default_factory=dict, hash=False)
     # ... or at least this likely when the question names something the article never does
     subject_p_refuse: float = 1.01
 
@@ -47,17 +50,22 @@ class RefusalPolicy:
         semantic: float = 1.0,
         p_refuse: float = 0.0,
         unknown_subject: bool = False,
+        language: str = "",
     ) -> list[str]:
         """The names of the signals that say "abstain" (none: answer).
 
         >>> RefusalPolicy(0.8, 0.5, max_p_refuse=0.1).reasons(0.9, 0.2, p_refuse=0.3)
         ['support', 'p_refuse']
+        >>> RefusalPolicy(0, 0, max_p_refuse=0.1, p_refuse_by_language={"en": 0.5}).reasons(
+        ...     1, 1, p_refuse=0.3, language="en")
+        []
         """
+        max_p_refuse = self.p_refuse_by_language.get(language, self.max_p_refuse)
         failed = {
             "relevance": relevance < self.min_relevance,
             "support": support < self.min_support,
             "semantic": semantic < self.min_semantic,
-            "p_refuse": p_refuse >= self.max_p_refuse,
+            "p_refuse": p_refuse >= max_p_refuse,
             "subject": unknown_subject and p_refuse >= self.subject_p_refuse,
         }
         return [name for name, no in failed.items() if no]
@@ -69,8 +77,9 @@ class RefusalPolicy:
         semantic: float = 1.0,
         p_refuse: float = 0.0,
         unknown_subject: bool = False,
+        language: str = "",
     ) -> bool:
-        return bool(self.reasons(relevance, support, semantic, p_refuse, unknown_subject))
+        return bool(self.reasons(relevance, support, semantic, p_refuse, unknown_subject, language))
 
     def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
@@ -79,11 +88,14 @@ class RefusalPolicy:
     def load(cls, path: Path) -> RefusalPolicy:
         data = json.loads(path.read_text("utf-8"))
         return cls(
-            float(data["min_relevance"]),
-            float(data["min_support"]),
-            float(data.get("min_semantic", 0.0)),
-            float(data.get("max_p_refuse", 1.01)),
-            float(data.get("subject_p_refuse", 1.01)),
+            min_relevance=float(data["min_relevance"]),
+            min_support=float(data["min_support"]),
+            min_semantic=float(data.get("min_semantic", 0.0)),
+            max_p_refuse=float(data.get("max_p_refuse", 1.01)),
+            p_refuse_by_language={
+                lang: float(v) for lang, v in data.get("p_refuse_by_language", {}).items()
+            },
+            subject_p_refuse=float(data.get("subject_p_refuse", 1.01)),
         )
 
 
