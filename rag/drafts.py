@@ -76,6 +76,7 @@ class Draft:
     model_refused: bool = False
     p_refuse: float = 0.0  # the model's probability that its reply starts "NOT IN ARTICLE"
     kind_missing: str = ""  # what the question asks for and the answer lacks, after a retry
+    second_look: str = ""  # the kind of answer a retry asked for ("" when none was needed)
 
 
 @dataclass(frozen=True)
@@ -196,12 +197,13 @@ def second_look(
     yield Event(EventKind.RETRY)
     retry = yield from drafter.chat(language, question, hits, doc_id, kind)
     if retry.failure:
-        draft.kind_missing = kind
+        draft.kind_missing = draft.second_look = kind
         return draft
     if not retry.model_refused and kind_mismatch(
         question, retry.cited.text or first_sentences(retry.raw)
     ):
         retry.kind_missing = kind
+    retry.second_look = kind
     return retry
 
 

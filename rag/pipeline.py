@@ -446,6 +446,7 @@ class Pipeline:
                     "semantic": cited.semantic,
                     "p_refuse": draft.p_refuse,
                     "unknown_names": unknown,
+                    "second_look": draft.second_look,
                     "refusal_reasons": reasons,
                 },
             ),
