@@ -161,7 +161,8 @@ class Drafter:
         raw = "".join(pieces).strip()
         draft = Draft(raw=raw, route=context.route, hits=hits)
         draft.p_refuse = refusal_probability(report.first_tokens)
-        if not raw or model_refused(raw):
+        # a summary that says somewhere what the text lacks is still a summary
+        if not raw or model_refused(overview_sentences(raw, 1) if overview else raw):
             draft.model_refused = True
             return draft
         candidates = unit_candidates(self.store, context)

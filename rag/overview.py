@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
-from rag.cite import answer_sentences
+from rag.cite import MARKER, answer_sentences
 from rag.grounded import PREAMBLE
 from rag.wordlists import DATA
 
@@ -81,12 +81,15 @@ def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
 
     >>> overview_sentences("Ringkasan:\\n- **Jack Ma** ke Bali [1]\\n- Ada lima produk [3].")
     'Jack Ma ke Bali [1]. Ada lima produk [3].'
+    >>> overview_sentences("Ia bertemu menteri, Sabtu (13/10). [2]")
+    'Ia bertemu menteri, Sabtu (13/10). [2]'
     """
     lines = []
     for line in reply.splitlines():
         line = BULLET.sub("", line.replace("**", "")).strip()
         if not line or PREAMBLE.search(line):
             continue
-        lines.append(line if line[-1] in '.!?"”' else line + ".")
+        ended = MARKER.sub("", line).rstrip()[-1:] in '.!?"”'  # "Sabtu (13/10). [2]" has one
+        lines.append(line if ended else line + ".")
     sentences = [s for s in answer_sentences(" ".join(lines)) if not PREAMBLE.search(s)]
     return " ".join(sentences[:n])

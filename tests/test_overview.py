@@ -218,12 +218,13 @@ def test_the_real_model_summarises_the_article_in_the_question_language(
 ):
     answer = pipeline.ask(question)
 
-    assert not answer.abstained and answer.language == language and not answer.fallback
+    shown = f"{answer.answer}\nraw: {answer.raw_answer}\nsignals: {answer.signals}"
+    assert not answer.abstained and answer.language == language and not answer.fallback, shown
     cited = [s for s in answer_sentences(answer.answer) if MARKER.search(s)]
-    assert len(cited) >= 3, answer.answer
+    assert len(cited) >= 3, shown
     words = set(answer.answer.lower().split())
     common = {"id": {"dan", "yang", "di"}, "en": {"the", "and", "to"}}
-    assert words & common[language], answer.answer
+    assert words & common[language], shown
 
 
 def test_the_summarize_button_asks_in_the_interface_language_about_the_cards_article(tmp_path):
