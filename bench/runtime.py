@@ -263,13 +263,15 @@ def main(argv: list[str] | None = None) -> int:
     import tempfile
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", default=list(PARTS), choices=PARTS)
+    parser.add_argument(
+        "parts", nargs="*", metavar="PART", choices=[*PARTS, []], help=f"of {', '.join(PARTS)}"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", default="bench-runtime.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="  [%(asctime)s] %(message)s")
     with tempfile.TemporaryDirectory(prefix="rag-bench-runtime-") as tmp:
-        results = run_runtime(resolve_settings(), args.runs, Path(tmp), args.parts)
+        results = run_runtime(resolve_settings(), args.runs, Path(tmp), args.parts or PARTS)
     Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if any("error" in r for r in results.values()) else 0

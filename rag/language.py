@@ -14,10 +14,12 @@ the reason is returned so the caller can say so.
 
 from __future__ import annotations
 
-import threading
+import re
 from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
+
+from rag.wordlists import data_lines
 
 SUPPORTED = {"id": "Bahasa Indonesia", "en": "English"}
 _OTHERS = [
@@ -44,16 +46,6 @@ def _detector():
     return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
-def preload() -> None:
-    """Load the detector's language models now, in the background: they load on first use
-    and take seconds, which a new process would otherwise pay inside its first question."""
-    threading.Thread(
-        target=lambda: _detector().detect_language_of("Apa ini? What is it?"),
-        daemon=True,
-        name="language-models",
-    ).start()
-
-
 def text_language(text: str) -> str:
     """'id', 'en', or another lowercase language name; '' when nothing is recognised."""
     found = _detector().detect_language_of(text[:5000])
@@ -61,10 +53,38 @@ def text_language(text: str) -> str:
     return codes.get(found, found.name.lower() if found else "")
 
 
+def by_function_words(text: str) -> str:
+    """'id' or 'en' when the text has at least two function words of one language and none
+    of the other (most questions: "Siapa yang ...", "Who is the ..."), else ''. Instant,
+    where the statistical detector loads its models for seconds in a new process; on the
+    project's and the shared development sets it decides half the questions, none wrongly.
+
+    >>> by_function_words("Siapa yang menjadi menteri?"), by_function_words("Who is the minister?")
+    ('id', 'en')
+    >>> by_function_words("Quelle est la date du lancement ?")
+    ''
+    """
+    words = re.findall(r"[a-z]+", text.lower())
+    indonesian = sum(w in _function_words("id") for w in words)
+    english = sum(w in _function_words("en") for w in words)
+    if indonesian >= 2 and not english:
+        return "id"
+    if english >= 2 and not indonesian:
+        return "en"
+    return ""
+
+
+@lru_cache(maxsize=2)
+def _function_words(language: str) -> frozenset[str]:
+    return frozenset(w for line in data_lines(f"stopwords-{language}.txt") for w in line.split())
+
+
 def detect_language(text: str, forced: str = "auto") -> tuple[str, str]:
     """(language code to answer in, a note when it differs from what was detected)."""
     if forced in SUPPORTED:
         return forced, ""
+    if quick := by_function_words(text):
+        return quick, ""
     found = _detector().detect_language_of(text)
     if found == Language.INDONESIAN:
         return "id", ""

@@ -28,7 +28,6 @@ from rag.errors import BackendError, IndexCorruptError, IndexMissingError, Input
 from rag.evidence import Evidence, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
-from rag.language import preload as preload_language_models
 from rag.llm import Backend, text_of
 from rag.overview import match_overview
 from rag.profiles import get_profile
@@ -114,8 +113,6 @@ class Pipeline:
         on the next call."""
         with self._lock:
             start = self._backend_start
-            if start is None:
-                preload_language_models()  # seconds of loading, beside the model's start
             if start is None or (start.done() and start.exception() is not None):
                 start = Future()
                 self._backend_start = start
