@@ -54,24 +54,30 @@ def text_language(text: str) -> str:
 
 
 def by_function_words(text: str) -> str:
-    """'id' or 'en' when the text has at least two function words of one language and none
-    of the other (most questions: "Siapa yang ...", "Who is the ..."), else ''. Instant,
-    where the statistical detector loads its models for seconds in a new process; on the
-    project's and the shared development sets it decides half the questions, none wrongly.
+    """'id' or 'en' when the text has function words of one language and none of the other
+    (most questions: "Siapa ...", "Who is the ..."), else ''. Instant, where the
+    statistical detector loads its models for seconds in a new process; on the project's
+    and the shared development sets it decides 87 % of the questions, none wrongly.
 
     >>> by_function_words("Siapa yang menjadi menteri?"), by_function_words("Who is the minister?")
     ('id', 'en')
-    >>> by_function_words("Quelle est la date du lancement ?")
-    ''
+    >>> by_function_words("Quelle est la date du lancement ?"), by_function_words("Qual è di?")
+    ('', '')
     """
     words = re.findall(r"[a-z]+", text.lower())
-    indonesian = sum(w in _function_words("id") for w in words)
-    english = sum(w in _function_words("en") for w in words)
-    if indonesian >= 2 and not english:
+    indonesian = [w for w in words if w in _function_words("id")]
+    english = [w for w in words if w in _function_words("en")]
+    if _telling(indonesian) and not english:
         return "id"
-    if english >= 2 and not indonesian:
+    if _telling(english) and not indonesian:
         return "en"
     return ""
+
+
+def _telling(found: list[str]) -> bool:
+    """Two function words, or one long one ("siapa", "which"): a short one alone ("di",
+    "a") is also a word of other languages."""
+    return len(found) >= 2 or any(len(w) >= 4 for w in found)
 
 
 @lru_cache(maxsize=2)

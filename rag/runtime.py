@@ -280,6 +280,9 @@ class ModelServer:
             "--cont-batching",
             "--batch-size", "512",
             "--no-webui",
+            # No empty run at start: it costs a restarted or cold process a second of both
+            # cores; the weights are memory-mapped, so the first question pays nothing more.
+            "--no-warmup",
         ]  # fmt: skip
         if self.state_dir is not None:
             command += ["--slot-save-path", str(self.state_dir)]
