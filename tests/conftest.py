@@ -12,7 +12,7 @@ import pytest
 
 from rag import llm
 from rag.corpus import default_documents
-from rag.embed import SentenceTransformerEmbedder
+from rag.embed import E5Embedder, SentenceTransformerEmbedder
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
@@ -42,6 +42,7 @@ def no_models_in_fast_tests(request, monkeypatch):
         raise AssertionError("a test that loads a model must be marked slow")
 
     monkeypatch.setattr(SentenceTransformerEmbedder, "__init__", refuse)
+    monkeypatch.setattr(E5Embedder, "__init__", refuse)
     monkeypatch.setattr(llm, "model_server", refuse)
 
 
