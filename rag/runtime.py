@@ -232,6 +232,18 @@ class ModelServer:
         with self._lock:
             self._kill()
 
+    def model_settings(self) -> dict[str, str | int | bool]:
+        """How this process loads the model, as llama-cpp-python's ModelSettings fields (the
+        benchmark's in-process reference loads the same GGUF with the same)."""
+        return {
+            "model": self.model_path,
+            "n_ctx": self.n_ctx,
+            "n_threads": self.threads,
+            "n_batch": 512,
+            "logits_all": False,
+            "verbose": False,
+        }
+
     # -- slots and their states --------------------------------------------------------------
     def slot_states(self) -> list[dict]:
         """What each slot holds now (llama-server's ``/slots``)."""
