@@ -22,7 +22,8 @@ from ui.app import build_app, launch
 
 pytestmark = pytest.mark.e2e
 
-QUESTIONS = ("Produk apa saja yang akan dipasarkan lewat Alibaba?", "Kapan mulai dipasarkan?")
+# Neither asks for a time, a number or a name: the scripted reply is not asked again.
+QUESTIONS = ("Produk apa saja yang akan dipasarkan lewat Alibaba?", "Merek apa saja yang ikut?")
 SAVED_MS = 1_500  # the conversation is saved just after the answer is shown
 
 
