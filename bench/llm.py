@@ -61,15 +61,15 @@ def prompt_text(prompt: Prompt) -> str:
 
 
 def count_tokens(base_url: str, text: str) -> int:
-    """Tokens of a text, counted by the model process (llama-cpp-python's extras API)."""
-    body = json.dumps({"input": text}).encode()
+    """Tokens of a text, counted by the model process (llama-server's ``/tokenize``)."""
+    body = json.dumps({"content": text}).encode()
     request = urllib.request.Request(
-        f"{base_url.removesuffix('/v1')}/extras/tokenize/count",
+        f"{base_url.removesuffix('/v1')}/tokenize",
         body,
         {"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as reply:
-        return int(json.load(reply)["count"])
+        return len(json.load(reply)["tokens"])
 
 
 def started_backend(pipeline: Pipeline) -> tuple[LlamaCppBackend, float]:
