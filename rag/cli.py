@@ -22,6 +22,7 @@ from rag.pipeline import Pipeline
 from rag.profiles import profiles
 from rag.retrieve import MODES
 from rag.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
+from rag.suggestions import PoolMaker, Suggester, make_in_background
 from rag.types import Document, EventKind
 from rag.webpage import describe
 
@@ -58,6 +59,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     for doc in documents:
         if doc.meta:  # a web page: what was found about it
             print(f"  {doc.doc_id}: " + "; ".join(describe(doc.meta)))
+    if args.suggestions:  # the model writes and answers questions: minutes per article
+        PoolMaker(pipeline).make_missing()
     return 0
 
 
@@ -129,7 +132,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """A terminal conversation: follow-up questions are rewritten with the history."""
     pipeline = _pipeline(args)
     pipeline.warm_up()
+    make_in_background(pipeline)  # suggested questions of articles that have none yet
+    suggester = Suggester(pipeline)
     history: list[str] = []
+    asked: list[str] = []
     print("Ask about the article (empty line or Ctrl-D to quit).")
     while True:
         try:
@@ -145,7 +151,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"error: {exc}")
             continue
         history.append(answer.standalone_question)
+        asked += [line, answer.standalone_question]
         _print_answer(answer, args.verbose)
+        for suggestion in suggester.suggest(answer, asked):
+            print(f"  suggested: {suggestion}")
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -221,6 +230,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"articles: {described()} (default: the bundled one)",
     )
     p.add_argument("--rebuild", action="store_true", help="re-embed everything from scratch")
+    p.add_argument(
+        "--suggestions",
+        action="store_true",
+        help="also write and check the suggested questions of articles that have none "
+        "(the model answers each: minutes per article)",
+    )
     add_engine_flags(p)
     p.add_argument("--shards", type=int, help="cut the index into this many shards (default 1)")
     p.add_argument(

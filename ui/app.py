@@ -26,7 +26,8 @@ from rag.factory import build_pipeline
 from rag.formats import suffixes
 from rag.pipeline import Pipeline
 from rag.settings import K_RANGE, LANGUAGES, Settings
-from ui import a11y, feedback, history, openai_api, render, theme
+from rag.suggestions import make_in_background
+from ui import a11y, feedback, history, openai_api, render, suggestions, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
 from ui.conversation import Conversation
 from ui.i18n import DEFAULT, DETECT_JS, REMEMBER_JS, Labels, pick_language, t
@@ -118,6 +119,7 @@ class ChatParts:
     rating: feedback.FeedbackParts | None = None
     kept: history.HistoryParts | None = None
     summarize: gr.Button | None = None  # the article card's Summarize button
+    suggested: suggestions.SuggestionParts | None = None
 
 
 def _settings(pipeline: Pipeline, labels: Labels) -> tuple[gr.Radio, gr.Slider, gr.Checkbox]:
@@ -212,6 +214,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
                 buttons=[],  # the built-in "copy" would copy markup; each answer has its own
             )
             rating = feedback.layout(labels)
+            suggested = suggestions.layout(labels)
             restriction = gr.HTML("", elem_id="restriction", js_on_load=None)
             question, send, stop, status = _question_box(labels)
             _examples(labels, question)
@@ -234,7 +237,7 @@ def _chat_tab(pipeline: Pipeline, actions: Actions, labels: Labels) -> ChatParts
     return ChatParts(
         conv, chatbot, question, send, stop, status, clear, language, k, doc, show_rewritten,
         whole_article, sources, card, restriction, regen_turn, regen_go, ticket, rating, kept,
-        summarize,
+        summarize, suggested,
     )  # fmt: skip
 
 
@@ -454,6 +457,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         view, shown = [chat.show_rewritten, chat.whole_article], [chat.chatbot, chat.sources]
         keeper = history.Keeper(actions)
         history.wire(chat.kept, keeper, app, answered, chat.conv, view, shown, chat.clear, ui_lang)
+        offer = suggestions.Offer(pipeline, actions)
+        suggestions.wire(chat.suggested, offer, answered, chat, ui_lang)
     return app
 
 
@@ -485,7 +490,7 @@ def launch(
         server_port=port,
         auth=auth,
         show_error=True,
-        css=theme.CSS + feedback.CSS + a11y.CSS,
+        css=theme.CSS + feedback.CSS + a11y.CSS + suggestions.CSS,
         head=theme.SCRIPT + feedback.SCRIPT + a11y.SCRIPT,
         max_file_size=MAX_UPLOAD,
         prevent_thread_lock=True,  # the API's routes are added to the running server
@@ -520,4 +525,5 @@ def serve(
     pipeline = build_pipeline(settings, progress=True)
     log.info("Loading the index and the models…")
     warm_up(pipeline)
+    make_in_background(pipeline)  # suggested questions of articles that have none yet
     launch(build_app(pipeline), host, port, credentials, pipeline=pipeline)

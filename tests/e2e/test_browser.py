@@ -23,6 +23,7 @@ import pytest
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import resolve_settings
+from rag.suggestions import Pool, Suggestion, pool_key, pool_path, write_pool
 from rag.types import EventKind
 from tests.conftest import ANSWER_KEYS
 from ui.app import build_app, launch, warm_up
@@ -166,6 +167,43 @@ def test_chat_in_indonesian_and_english_with_highlighted_sources(page):
     assert ask(page, "Which products will be sold through Alibaba?").strip()
     assert_well_formed(page)
     shoot(page, "2-english")
+
+
+# A pool of suggested questions as `rag index --suggestions` stores it (written here, so the
+# module does not wait minutes for the model to write and check one: tests/test_suggestions.py
+# has the model do that).
+SUGGESTED = [
+    "Kapan kelima produk Indonesia mulai dipasarkan di Tiongkok?",
+    "Berapa pengusaha digital yang akan diciptakan Alibaba setiap tahun?",
+    "Siapa Menteri Kominfo yang disebut dalam artikel?",
+]
+
+
+def test_a_suggested_question_is_asked_with_a_click_and_answered(page, served):
+    pipeline = served[1]
+    doc = pipeline.store.documents["jack-ma-bali"]
+    pool = [Suggestion(q, "id", doc.doc_id, "") for q in SUGGESTED]
+    path = pool_path(pipeline.settings.index_dir, doc.doc_id)
+    write_pool(path, Pool(doc.doc_id, pool_key(doc, pipeline.settings), pool))
+    ask(page, "Produk apa saja yang akan dipasarkan lewat Alibaba?")
+    page.wait_for_selector("#suggestion-0", state="visible")
+    offered = [b.strip() for b in page.locator("#suggestions button.suggestion").all_inner_texts()]
+    assert offered and set(offered) <= set(SUGGESTED)
+    assert page.locator("#suggestions-head").is_visible()
+    done = page.locator("#chat .timings").count()
+    page.click("#suggestion-0")
+    page.wait_for_function(
+        f"document.querySelectorAll('#chat .timings').length > {done}", timeout=ANSWER_TIMEOUT_MS
+    )
+    page.wait_for_selector("#send", state="visible")
+    assert page.locator("#chat .question").last.inner_text().strip() == offered[0]
+    last = page.locator("#chat .answer").last
+    assert last.locator(".refusal").count() == 0 and last.locator("a.cite").count() > 0
+    page.wait_for_selector("#suggestion-0", state="visible")  # offered again after this answer
+    again = page.locator("#suggestions button.suggestion").all_inner_texts()
+    assert offered[0] not in [q.strip() for q in again]  # asked now: not offered again
+    shoot(page, "7-suggested-question")
+    path.unlink()
 
 
 LUMINANCE_JS = """(selector) => {
