@@ -252,6 +252,30 @@ def test_a_second_try_that_answers_the_kind_asked_for_is_kept(tmp_path):
     assert not answer.abstained and "11 November 2018" in answer.answer
 
 
+@pytest.mark.parametrize(
+    ("question", "reply", "asked_for"),
+    [
+        ("Di kota mana kantor pusat Alibaba berada?", "Kantor pusat Alibaba di Tiongkok", "kota"),
+        (
+            "Which Indonesian e-commerce company has Alibaba invested in?",
+            "Alibaba has invested in e-commerce companies in Indonesia",
+            "not repeat the question",
+        ),
+    ],
+)
+def test_an_answer_that_names_no_city_or_only_repeats_the_question_is_refused(
+    tmp_path, question, reply, asked_for
+):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "Alibaba")
+    backend.replies = [f"{reply} [{unit}]."] * 2
+
+    answer = pipeline.ask(question)
+
+    assert len(backend.prompts) == 2 and asked_for in dict(backend.prompts[1])["user"]
+    assert answer.abstained and "kind" in answer.signals["refusal_reasons"]
+
+
 def chat_prompt(pipeline):
     """The chat messages the pipeline gives the model for a question about all articles."""
     from rag.context import build_context, chat_messages
