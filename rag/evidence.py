@@ -7,15 +7,18 @@ passages that are closest to the question. Citations are checked against the sam
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from rag.corpus import split_sentences
 from rag.embed import Embedder
+from rag.fileio import sha256_text
 from rag.store import IndexStore
 from rag.types import Document, Hit, Sentence
 
@@ -68,8 +71,73 @@ class VectorCache:
                 self._vectors.popitem(last=False)
         return np.stack([held[key] for key in keys])
 
+    def hold(self, embedder: Embedder, sentences: list[Sentence], vectors: np.ndarray) -> None:
+        """Keep vectors made elsewhere (read from disk) as if embedded here."""
+        model = (embedder.model_id, embedder.fingerprint)
+        with self._lock:
+            for s, vector in zip(sentences, vectors, strict=True):
+                key = (*model, s.doc_id, s.start, s.end, s.text)
+                self._vectors[key] = vector
+                self._vectors.move_to_end(key)
+            while len(self._vectors) > self.limit:
+                self._vectors.popitem(last=False)
+
 
 SENTENCE_VECTORS = VectorCache()
+
+
+class SentenceVectorFiles:
+    """Every sentence's vector of each indexed article, one ``.npy`` file per article and
+    embedder in a folder beside the index, so that a new process (a cold ``rag ask``)
+    reads what evidence selection and citation checks would otherwise embed again.
+
+    Made when articles are indexed, with the embedder that builds indexes; a file that is
+    missing, unreadable or of another shape is passed over (the sentences are embedded
+    when needed, as without files) and made again at the next indexing.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def path(self, embedder: Embedder, doc: Document) -> Path:
+        key = sha256_text(f"{embedder.model_id}\n{embedder.fingerprint}\n{doc.text}")
+        return self.folder / f"{key[:32]}.npy"
+
+    def save(self, embedder: Embedder, docs: list[Document]) -> None:
+        """Write the files of the articles that have none, and remove the files of
+        articles no longer indexed; a failure to write costs speed, never the index."""
+        wanted = {self.path(embedder, d): d for d in docs}
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for path in self.folder.glob("*.npy"):
+                if path not in wanted:
+                    path.unlink(missing_ok=True)
+            for path, doc in wanted.items():
+                if path.is_file():
+                    continue
+                texts = [s.text for s in document_sentences(doc)]
+                vectors = embedder.embed_many(texts, "passage").astype(np.float32)
+                part = path.with_suffix(".part")
+                with part.open("wb") as out:
+                    np.save(out, vectors)
+                os.replace(part, path)
+        except OSError:
+            return
+
+    def load(self, embedder: Embedder, docs: list[Document]) -> int:
+        """Hold the vectors of every article that has a good file; the number held."""
+        held = 0
+        for doc in docs:
+            sentences = list(document_sentences(doc))
+            try:
+                vectors = np.load(self.path(embedder, doc))
+            except (OSError, ValueError):
+                continue
+            if vectors.shape != (len(sentences), embedder.dim):
+                continue
+            SENTENCE_VECTORS.hold(embedder, sentences, vectors)
+            held += 1
+        return held
 
 
 def sentence_vectors(embedder: Embedder, sentences: list[Sentence]) -> np.ndarray:

@@ -25,7 +25,7 @@ from rag.corpus import default_documents
 from rag.drafts import Drafter, Grounds, second_look
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
-from rag.evidence import Evidence, select_evidence, sentences_in
+from rag.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
 from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
 from rag.language import detect_language
 from rag.llm import Backend, text_of
@@ -128,11 +128,13 @@ class Pipeline:
     def _open_index(self) -> IndexStore:
         """The index on disk; on first use, one is built over the bundled article."""
         try:
-            return self._load_checked()
+            store = self._load_checked()
         except IndexMissingError:
             self._say(f"No index at {self.settings.index_dir} yet: indexing the bundled article.")
             self.index([])
             return self._store  # type: ignore[return-value]
+        self.sentence_files.load(self.embedder, list(store.documents.values()))
+        return store
 
     def _load_checked(self) -> IndexStore:
         """The index on disk, refused when it was built with other settings."""
@@ -213,6 +215,7 @@ class Pipeline:
             docs.update({d.doc_id: d for d in new_docs})
             store = self._build(list(docs.values()), previous)
             save_index(store, self.settings.index_dir)
+            self._keep_sentence_vectors(store)
             self._store = store
             embedded = store.manifest["embedded_in_this_build"]
             return IndexReport(
@@ -245,6 +248,7 @@ class Pipeline:
             docs = [d for d in previous.documents.values() if d.doc_id != doc_id]
             store = self._build(docs, previous)
             save_index(store, self.settings.index_dir)
+            self._keep_sentence_vectors(store)
             self._store = store
             return IndexReport(
                 True,
@@ -254,6 +258,16 @@ class Pipeline:
                 f"Removed {doc_id}: {len(docs)} article(s), {len(store.passages)} passages "
                 f"left in {self.settings.index_dir}.",
             )
+
+    @property
+    def sentence_files(self) -> SentenceVectorFiles:
+        return SentenceVectorFiles(self.settings.index_dir / "sentences")
+
+    def _keep_sentence_vectors(self, store: IndexStore) -> None:
+        """Save the indexed articles' sentence vectors for the next process, and hold them."""
+        docs = list(store.documents.values())
+        self.sentence_files.save(self.embedder, docs)
+        self.sentence_files.load(self.embedder, docs)
 
     def _build(self, docs: list[Document], previous: IndexStore | None) -> IndexStore:
         settings, chunking = self.settings, self.chunking

@@ -58,3 +58,24 @@ def test_unknown_article_is_a_clear_error(pipeline):
 def test_fusion_rewards_agreement():
     fused = reciprocal_rank_fusion([[1, 2, 3], [3, 1]])
     assert [row for row, _ in fused] == [1, 3, 2]
+
+
+def test_sentence_vectors_saved_at_indexing_serve_a_new_process(tmp_path):
+    from rag.evidence import SENTENCE_VECTORS, document_sentences
+    from tests.fakes import fake_pipeline
+
+    pipeline, _ = fake_pipeline(tmp_path, [])
+    files = pipeline.sentence_files
+    doc = next(iter(pipeline.store.documents.values()))
+    path = files.path(pipeline.embedder, doc)
+    assert path.is_file()
+
+    SENTENCE_VECTORS._vectors.clear()  # as in a new process
+    assert files.load(pipeline.embedder, [doc]) == 1
+    assert len(SENTENCE_VECTORS) == len(document_sentences(doc))
+
+    path.write_bytes(b"damaged")  # a damaged file is passed over, then made again
+    assert files.load(pipeline.embedder, [doc]) == 0
+    path.unlink()
+    files.save(pipeline.embedder, [doc])
+    assert files.load(pipeline.embedder, [doc]) == 1
