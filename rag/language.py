@@ -53,6 +53,12 @@ def text_language(text: str) -> str:
     return codes.get(found, found.name.lower() if found else "")
 
 
+def question_language(text: str) -> str:
+    """A question's language as ``text_language`` names it, from its function words when
+    they tell (instant), else from the statistical detector."""
+    return by_function_words(text) or text_language(text)
+
+
 def by_function_words(text: str) -> str:
     """'id' or 'en' when the text has function words of one language and none of the other
     (most questions: "Siapa ...", "Who is the ..."), else ''. Instant, where the

@@ -18,15 +18,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from langchain_core.callbacks import BaseCallbackHandler
-from langchain_core.language_models import BaseLanguageModel
+from typing import TYPE_CHECKING, Any
 
 from rag import gguf
 from rag.errors import BackendError, ModelUnavailableError
@@ -37,22 +35,41 @@ from rag.settings import PromptMode, Settings
 from rag.slots import SlotPool
 from rag.states import StateStore
 
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseLanguageModel
+
 log = logging.getLogger(__name__)
 MAX_WAITING_PER_SLOT = 4  # questions that may wait for a slot, per slot, before "busy"
 
 
-class FinishWatcher(BaseCallbackHandler):
-    """Notes whether the server ended its answer properly (it sends a finish reason)."""
+@cache
+def finish_watcher_type() -> type:
+    """The LangChain callback that notes whether the server ended its answer properly (it
+    sends a finish reason). LangChain is imported here, on first use: a backend made in
+    the background (``Pipeline.start_backend``) imports it while the question is retrieved.
+    """
+    from langchain_core.callbacks import BaseCallbackHandler
 
-    def __init__(self) -> None:
-        self.finished = False
+    class FinishWatcher(BaseCallbackHandler):
+        def __init__(self) -> None:
+            self.finished = False
 
-    def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
-        info = getattr(chunk, "generation_info", None) or {}
-        message = getattr(chunk, "message", chunk)  # a chat chunk carries its own metadata
-        meta = getattr(message, "response_metadata", None) or {}
-        if info.get("finish_reason") or meta.get("finish_reason"):
-            self.finished = True
+        def on_llm_new_token(self, token: str, *, chunk: Any = None, **kwargs: Any) -> None:
+            info = getattr(chunk, "generation_info", None) or {}
+            message = getattr(chunk, "message", chunk)  # a chat chunk carries its own metadata
+            meta = getattr(message, "response_metadata", None) or {}
+            if info.get("finish_reason") or meta.get("finish_reason"):
+                self.finished = True
+
+    return FinishWatcher
+
+
+def import_client() -> None:
+    """Import the OpenAI-protocol client and its LangChain wrappers (the first answer's
+    seconds of imports), for a thread to do while something else waits."""
+    from langchain_openai import ChatOpenAI  # noqa: F401
+
+    finish_watcher_type()
 
 
 def openai_runnable(
@@ -166,7 +183,7 @@ def stream_openai(
 
     Raises the client's own exceptions, and BackendError for a cut stream.
     """
-    watcher = FinishWatcher()
+    watcher = finish_watcher_type()()
     config = {"callbacks": [watcher]}
     for chunk in runnable.stream(prompt, stop=stop or None, config=config):
         if not isinstance(chunk, str):
@@ -219,6 +236,8 @@ class LlamaCppBackend(Backend):
             spec.sha256 if not settings.llm_model else file_identity(Path(path)),
             file_identity(server_binary()),
         )
+        # LangChain's client loads beside the model process (seconds of imports each)
+        threading.Thread(target=import_client, daemon=True).start()
         self.server.ensure()  # a model that cannot start is an error now, not at the question
 
     def describe(self) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.analyzer import analyze
 from rag.embed import Embedder
-from rag.language import text_language
+from rag.language import question_language
 from rag.shards import ShardedBM25, bm25_top
 from rag.store import IndexStore
 from rag.types import Hit
@@ -87,7 +87,7 @@ def retrieve(
             ranked = dense
         else:
             lexical = [r for r, _ in bm25_ranking(store, question, pool)]
-            lexical = same_language_rows(store, lexical, text_language(question))
+            lexical = same_language_rows(store, lexical, question_language(question))
             ranked = reciprocal_rank_fusion([[r for r, _ in dense], lexical])
     hits = []
     for row, score in ranked:

@@ -20,9 +20,6 @@ import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-import trafilatura
-from trafilatura.utils import decode_file
-
 from rag.corpus import BOILERPLATE, document_from_text, slugify
 from rag.errors import InputError
 from rag.types import Document
@@ -47,6 +44,8 @@ def decode_html(data: bytes, charset: str | None = None) -> str:
             return data.decode(charset, errors="replace")
         except LookupError:  # a charset name Python does not know: detect instead
             pass
+    from trafilatura.utils import decode_file  # a third of a second: loaded for pages only
+
     return decode_file(data)
 
 
@@ -65,6 +64,8 @@ def extract(html: str, url: str | None = None) -> tuple[str, dict[str, str]]:
 
     The text is empty when the page has no article body.
     """
+    import trafilatura
+
     found = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_images=False
     )
