@@ -205,6 +205,7 @@ class Pipeline:
                 and unchanged
                 and engines.shards_as_set(self.settings, previous)
             ):
+                self._keep_sentence_vectors(previous)  # an index made before they were kept
                 return IndexReport(
                     False,
                     len(docs),
