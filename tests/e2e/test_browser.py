@@ -4,7 +4,8 @@ markup in an article or a question is shown as text and never runs. Also: empty 
 over-long questions get an inline message (no overlay), a second question sent while an
 answer streams is queued and answered, Stop keeps the partial answer, a marker of an older
 answer shows that answer's passage, text and highlight contrast in light and dark themes
-(computed from the rendered colours), the phone layout, and the /ask API.
+(computed from the rendered colours), the phone layout, a suggested question asked with a
+click and answered, and the /ask API.
 
 One app over one temporary index serves the whole module (the models load once). The
 answers come from a 270M model, so the checks are about structure, not wording.
@@ -185,6 +186,13 @@ def test_a_suggested_question_is_asked_with_a_click_and_answered(page, served):
     pool = [Suggestion(q, "id", doc.doc_id, "") for q in SUGGESTED]
     path = pool_path(pipeline.settings.index_dir, doc.doc_id)
     write_pool(path, Pool(doc.doc_id, pool_key(doc, pipeline.settings), pool))
+    try:
+        click_a_suggestion(page)
+    finally:
+        path.unlink()
+
+
+def click_a_suggestion(page) -> None:
     ask(page, "Produk apa saja yang akan dipasarkan lewat Alibaba?")
     page.wait_for_selector("#suggestion-0", state="visible")
     offered = [b.strip() for b in page.locator("#suggestions button.suggestion").all_inner_texts()]
@@ -203,7 +211,6 @@ def test_a_suggested_question_is_asked_with_a_click_and_answered(page, served):
     again = page.locator("#suggestions button.suggestion").all_inner_texts()
     assert offered[0] not in [q.strip() for q in again]  # asked now: not offered again
     shoot(page, "7-suggested-question")
-    path.unlink()
 
 
 LUMINANCE_JS = """(selector) => {
