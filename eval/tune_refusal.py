@@ -1,7 +1,8 @@
 """Tune the refusal thresholds on development data; check them on the test split.
 
     python -m eval.tune_refusal [--dataset eval/dataset.jsonl] [--records DIR/records.jsonl]
-        [--dev-records DIR/records.jsonl] [--tune relevance,support | p_refuse | subject]
+        [--dev-records DIR/records.jsonl]
+        [--tune relevance,support | p_refuse | subject | unstated]
         [--max-false 0.10] [--spend-budget] [--profile NAME]
 
 Asks every question of the dataset once, or reads the answers of `rag eval` runs, and keeps
@@ -20,8 +21,10 @@ minus the share of answerable ones refused, optionally capped by ``--max-false``
 refused when another recorded check refused it or p_refuse reaches the threshold), under
 the same cap. ``--tune subject`` then tunes ``subject_p_refuse``, the lower threshold on
 p_refuse for questions that name what their article never writes (``unknown_names``), with
-the profile's ``max_p_refuse``. The thresholds go to the profile's file
-(``rag/data/refusal-NAME.json``), keeping the notes of the other tuning.
+the profile's ``max_p_refuse``. ``--tune unstated`` tunes ``max_p_unstated``, the threshold
+on the model's doubt, asked yes or no, that the text states the answer. The thresholds go
+to the profile's file (``rag/data/refusal-NAME.json``), keeping the notes of the other
+tuning.
 """
 
 from __future__ import annotations
@@ -291,6 +294,49 @@ def tune_subject(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> N
     )
 
 
+def unstated_refused(signals: dict, max_p_unstated: float) -> bool:
+    """Whether the answer is refused with this threshold on p_unstated (the other checks'
+    votes as recorded).
+
+    >>> unstated_refused({"p_unstated": 0.004, "refusal_reasons": []}, 0.003)
+    True
+    >>> unstated_refused({"p_unstated": 0.004, "refusal_reasons": ["unstated"]}, 0.01)
+    False
+    """
+    others = set(signals.get("refusal_reasons", [])) - {"unstated"}
+    return bool(others) or signals.get("p_unstated", 0.0) >= max_p_unstated
+
+
+def tune_unstated(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
+    """max_p_unstated: the threshold on the model's doubt, asked yes or no, that the text
+    states the answer (``rag.drafts.check_stated``), with the profile's other thresholds."""
+    usable = [r for r in dev if "p_unstated" in r.signals]
+    if not usable:
+        raise InputError("no dev answer records p_unstated; run `rag eval` again.")
+
+    def measure(rows: list[Row], t: float) -> tuple[float, float]:
+        refused = [(r.answerable, unstated_refused(r.signals, t)) for r in rows]
+        unans = [no for answerable, no in refused if not answerable]
+        ans = [no for answerable, no in refused if answerable]
+        return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
+
+    best, best_key = 1.01, (-1.0, 0.0)
+    for t in [*cut_points([r.signals["p_unstated"] for r in usable]), 1.01]:
+        recall, false = measure(usable, t)
+        if t > 0 and false <= args.max_false and (recall - false, t) > best_key:
+            best, best_key = t, (recall - false, t)
+    policy = replace(pipeline.refusal, max_p_unstated=best)
+    tested = [r for r in test if "p_unstated" in r.signals]
+    summary = {
+        name: check_rates(part, lambda rows: measure(rows, best))
+        for name, part in (("dev", usable), ("test", tested))
+    }
+    note = {"tuned_on": args.tuned_on, "max_false": args.max_false}
+    save(policy, pipeline.profile.refusal_path, unstated_tuning=note | summary)
+    print_summary(summary)
+    print(f"threshold: refuse when p_unstated >= {best}")
+
+
 def print_summary(summary: dict) -> None:
     for name, s in summary.items():
         recall, false = (_shown(s[key]) for key in ("refusal_recall", "false_refusals"))
@@ -335,7 +381,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--tune",
         default="relevance,support",
         help="two signals tuned together (of relevance, support, semantic; the third keeps "
-        "the profile's value), p_refuse alone (max_p_refuse), or subject (subject_p_refuse)",
+        "the profile's value), p_refuse alone (max_p_refuse), subject (subject_p_refuse) "
+        "or unstated (max_p_unstated)",
     )
     parser.add_argument(
         "--by-language",
@@ -350,8 +397,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     names = args.tune.split(",")
     pair = len(names) == 2 and set(names) <= set(SIGNALS)
-    if not pair and names not in ([P_REFUSE], ["subject"]):
-        parser.error(f"--tune takes two of {', '.join(SIGNALS)}, or {P_REFUSE}, or subject")
+    if not pair and names not in ([P_REFUSE], ["subject"], ["unstated"]):
+        parser.error(
+            f"--tune takes two of {', '.join(SIGNALS)}, or {P_REFUSE}, subject or unstated"
+        )
     return args
 
 
@@ -386,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         test = [r for r in rows if r.split == "test"]
         if not dev:
             raise InputError("no dev question with signals to tune on; see --help.")
-        tuners = {P_REFUSE: tune_p_refuse, "subject": tune_subject}
+        tuners = {P_REFUSE: tune_p_refuse, "subject": tune_subject, "unstated": tune_unstated}
         tuner = tuners.get(args.tune, tune_pair)
         tuner(args, pipeline, dev, test)
     except RagError as exc:

@@ -87,13 +87,20 @@ def build_prompt(family: str, language: str, evidence: list[Evidence], question:
 
 
 def chat_messages(
-    context: Context, question: str, language: str, kind: str = "", overview: str = ""
+    context: Context,
+    question: str,
+    language: str,
+    kind: str = "",
+    overview: str = "",
+    check: bool = False,
 ) -> list[tuple[str, str]]:
     """The (role, text) messages for one question; ``kind`` ('time', 'number', 'name')
     adds the line that asks for that kind of answer (a second try, see rag.answer_check);
     ``overview`` ('summary', 'people'; see rag.overview) asks for the whole article's
-    overview instead, with the same system message."""
+    overview instead, with the same system message; ``check`` asks whether the text
+    states the answer at all (yes or no; see rag.drafts.check_stated)."""
     template = f"{overview}-user-{language}.txt" if overview else f"chat-user-{language}.txt"
+    template = "check-user.txt" if check else template
     user = load_prompt(template).format(question=question.strip()).strip()
     if kind:
         user += "\n" + answer_kinds()[language][kind]

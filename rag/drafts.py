@@ -77,6 +77,7 @@ class Draft:
     p_refuse: float = 0.0  # the model's probability that its reply starts "NOT IN ARTICLE"
     kind_missing: str = ""  # what the question asks for and the answer lacks, after a retry
     second_look: str = ""  # the kind of answer a retry asked for ("" when none was needed)
+    p_unstated: float = 0.0  # the model's probability that the text does not state it (check)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,48 @@ class Drafter:
         )
         draft.cited, draft.hits = renumber(cited, hits, context)
         return draft
+
+
+def check_stated(
+    drafter: Drafter, draft: Draft, question: str, hits: list[Hit], doc_id: str | None
+) -> Generator[Event, None, Draft]:
+    """Ask the model, over the same text, whether it states the answer to the question
+    (``rag/prompts/check-user.txt``, a yes/no question in the article's language whatever
+    the question's), and note its probability of "no" against "yes" in ``p_unstated``.
+
+    Its greedy answer is nearly always "yes"; its doubt is not: on the project's
+    development questions, answerable ones get a "no" of a few thousandths at most, and
+    questions the article does not answer mostly more. One token and a prompt that shares
+    the answer's kept prefix; a failed check leaves the draft as it is."""
+    if draft.failure or draft.model_refused or not drafter.backend.reports_probabilities:
+        return draft
+    context = build_context(drafter.store, hits, doc_id, drafter.profile.context)
+    messages = chat_messages(context, question, "id", check=True)
+    report = Report()
+    try:
+        for piece in drafter.backend.stream(
+            messages, [], 1, report=report, keep_prefix=context.route == "article"
+        ):
+            if isinstance(piece, Waiting):
+                yield Event(EventKind.QUEUED, text=str(piece.ahead))
+    except BackendError:
+        return draft
+    draft.p_unstated = unstated_probability(report.first_tokens)
+    return draft
+
+
+def unstated_probability(first_tokens: dict[str, float]) -> float:
+    """The share of "no" in the first token's "yes" and "no" mass (0 when neither shows).
+
+    >>> unstated_probability({"Ya": 0.97, "YA": 0.01, "TID": 0.02, "Jack": 0.001})
+    0.02
+    """
+    no = sum(p for token, p in first_tokens.items() if token.strip().upper().startswith(NO))
+    yes = sum(p for token, p in first_tokens.items() if token.strip().upper().startswith(YES))
+    return round(no / (no + yes), 6) if no + yes else 0.0
+
+
+NO, YES = ("TID", "NO"), ("YA", "YES")
 
 
 def second_look(

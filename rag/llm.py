@@ -131,6 +131,7 @@ class Backend(ABC):
 
     name: str
     mode: PromptMode  # a text prompt, or (role, text) chat messages
+    reports_probabilities = False  # its streams fill a Report's first-token probabilities
 
     @abstractmethod
     def stream(
@@ -218,6 +219,7 @@ class LlamaCppBackend(Backend):
     by a SlotPool and the article prefixes' evaluated states kept on disk."""
 
     name = "llamacpp"
+    reports_probabilities = True
 
     def __init__(self, settings: Settings):
         self.profile: Profile = get_profile(settings.profile)

@@ -22,7 +22,7 @@ from rag.chunking import ChunkingConfig
 from rag.cite import cite
 from rag.context import build_context, chat_messages
 from rag.corpus import default_documents
-from rag.drafts import Drafter, Grounds, second_look
+from rag.drafts import Drafter, Grounds, check_stated, second_look
 from rag.embed import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
 from rag.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
@@ -405,6 +405,7 @@ class Pipeline:
         elif self.backend.mode == "chat":
             draft = yield from drafter.chat(language, standalone, hits, doc_id)
             draft = yield from second_look(drafter, draft, language, standalone, hits, doc_id)
+            draft = yield from check_stated(drafter, draft, standalone, hits, doc_id)
         else:
             draft = yield from drafter.completion(language, standalone, evidence, hits, candidates)
             draft.hits = hits
@@ -421,7 +422,13 @@ class Pipeline:
             cited = draft.cited
             unknown = self.unknown_names(standalone, language, doc_id)
             reasons = self.refusal.reasons(
-                relevance, cited.support, cited.semantic, draft.p_refuse, bool(unknown), language
+                relevance,
+                cited.support,
+                cited.semantic,
+                draft.p_refuse,
+                bool(unknown),
+                language,
+                draft.p_unstated,
             )
             if draft.model_refused:
                 reasons.insert(0, "model")
@@ -457,6 +464,7 @@ class Pipeline:
                     "lexical": cited.lexical,
                     "semantic": cited.semantic,
                     "p_refuse": draft.p_refuse,
+                    "p_unstated": draft.p_unstated,
                     "unknown_names": unknown,
                     "second_look": draft.second_look,
                     "refusal_reasons": reasons,

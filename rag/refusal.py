@@ -14,6 +14,9 @@ test split:
 - ``p_refuse``: the model's own probability that its reply begins "NOT IN ARTICLE" (the
   first token's distribution): a model that answers greedily often still gives the refusal
   a real share of its belief when the article does not say;
+- ``p_unstated``: the model's probability of "no" when asked, over the same text, whether
+  it states the answer to the question (``rag.drafts.check_stated``): its greedy reply is
+  "yes" nearly always, its doubt separates the questions the article does not answer;
 - ``semantic``: e5 cosine between question-plus-answer and the sentences cited for it: a
   short answer that copies a name or date of the article ("13/10") has full lexical
   support, but the sentence holding it says nothing about what was asked.
@@ -42,6 +45,8 @@ class RefusalPolicy:
     p_refuse_by_language: dict[str, float] = field(default_factory=dict, hash=False)
     # ... or at least this likely when the question names something the article never does
     subject_p_refuse: float = 1.01
+    # abstain when the model doubts, asked yes or no, that the text states the answer
+    max_p_unstated: float = 1.01
 
     def reasons(
         self,
@@ -51,6 +56,7 @@ class RefusalPolicy:
         p_refuse: float = 0.0,
         unknown_subject: bool = False,
         language: str = "",
+        p_unstated: float = 0.0,
     ) -> list[str]:
         """The names of the signals that say "abstain" (none: answer).
 
@@ -67,6 +73,7 @@ class RefusalPolicy:
             "semantic": semantic < self.min_semantic,
             "p_refuse": p_refuse >= max_p_refuse,
             "subject": unknown_subject and p_refuse >= self.subject_p_refuse,
+            "unstated": p_unstated >= self.max_p_unstated,
         }
         return [name for name, no in failed.items() if no]
 
@@ -78,8 +85,13 @@ class RefusalPolicy:
         p_refuse: float = 0.0,
         unknown_subject: bool = False,
         language: str = "",
+        p_unstated: float = 0.0,
     ) -> bool:
-        return bool(self.reasons(relevance, support, semantic, p_refuse, unknown_subject, language))
+        return bool(
+            self.reasons(
+                relevance, support, semantic, p_refuse, unknown_subject, language, p_unstated
+            )
+        )
 
     def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
@@ -96,6 +108,7 @@ class RefusalPolicy:
                 lang: float(v) for lang, v in data.get("p_refuse_by_language", {}).items()
             },
             subject_p_refuse=float(data.get("subject_p_refuse", 1.01)),
+            max_p_unstated=float(data.get("max_p_unstated", 1.01)),
         )
 
 

@@ -276,6 +276,25 @@ def test_an_answer_that_names_no_city_or_only_repeats_the_question_is_refused(
     assert answer.abstained and "kind" in answer.signals["refusal_reasons"]
 
 
+def test_an_answer_the_model_doubts_the_article_states_is_refused(tmp_path):
+    from dataclasses import replace as with_fields
+
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    pipeline.refusal = with_fields(pipeline.refusal, max_p_unstated=0.01)
+    backend.reports_probabilities = True
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "Alibaba")
+    backend.replies = [f"Alibaba [{unit}].", "Ya", f"Alibaba [{unit}].", "Ya"]
+    backend.first_tokens = [{}, {"Ya": 0.9, "TID": 0.05}, {}, {"Ya": 0.999, "TID": 0.001}]
+
+    doubted = pipeline.ask("Perusahaan apa yang memasarkan produk Indonesia di Tiongkok?")
+    sure = pipeline.ask("Perusahaan apa yang memasarkan produk Indonesia di Tiongkok?")
+
+    assert "secara persis" in dict(backend.prompts[1])["user"]
+    assert doubted.abstained and doubted.signals["refusal_reasons"] == ["unstated"]
+    assert doubted.signals["p_unstated"] == pytest.approx(0.05 / 0.95, abs=1e-4)
+    assert not sure.abstained
+
+
 def chat_prompt(pipeline):
     """The chat messages the pipeline gives the model for a question about all articles."""
     from rag.context import build_context, chat_messages
