@@ -61,6 +61,10 @@ SHOWN = 3  # offered after an answer
 SAME_QUESTION = 0.93  # e5 cosine from which two questions count as the same one
 MIN_CHARS, MAX_CHARS = 12, 160
 WORKERS = 2  # questions checked at once (the model decodes them together in its slots)
+# "Who is mentioned in paragraph [8]?": a reader sees no numbered paragraphs.
+_POINTS_AT_TEXT = re.compile(
+    r"\[\d+\]|\bparagra(?:ph|f)|\b(?:the|this|above) text\b|\bteks\b", re.I
+)
 _LIST_MARK = re.compile(r"^\s*(?:[-*•]|\d+[.)]|\(\d+\)|[A-Za-z][.)](?=\s))\s*")
 
 
@@ -102,16 +106,26 @@ def normalise(question: str) -> str:
     return " ".join(re.findall(r"[\w’'-]+", question.lower()))
 
 
+def usable(question: str) -> bool:
+    """Whether a reader can ask the question as it stands: it needs no earlier question
+    ("Kapan itu terjadi?") and points at no paragraph of the model's prompt.
+
+    >>> usable("Who is mentioned in paragraph [8]?"), usable("Who is Jack Ma meeting in Bali?")
+    (False, True)
+    """
+    return not _POINTS_AT_TEXT.search(question) and not is_follow_up(question)
+
+
 def parse_questions(reply: str, language: str) -> list[str]:
     """The model's reply -> its questions: one a line, list marks dropped; a line that is
-    not a question, too short or long, in the other language, or leaning on an earlier
-    question ("Kapan itu terjadi?") is left out."""
+    not a question, too short or long, in the other language, or not ``usable`` is left
+    out."""
     found = []
     for line in reply.splitlines():
         text = _LIST_MARK.sub("", line).strip().strip('"“”')
         if not text.endswith("?") or not MIN_CHARS <= len(text) <= MAX_CHARS:
             continue
-        if detect_language(text)[0] != language or is_follow_up(text):
+        if not usable(text) or detect_language(text)[0] != language:
             continue
         if normalise(text) not in {normalise(q) for q in found}:
             found.append(text)
@@ -356,7 +370,7 @@ class Suggester:
             cached = self._cache.get(doc_id)
             if cached is None or cached[0] != stamp:
                 pool = stored_pool(settings.index_dir, doc, settings)
-                questions = pool.questions if pool else []
+                questions = [s for s in pool.questions if usable(s.question)] if pool else []
                 vectors = self._embed([s.question for s in questions])
                 cached = self._cache[doc_id] = (stamp, questions, vectors)
         return cached[1], cached[2]

@@ -52,6 +52,7 @@ def test_the_models_list_becomes_standalone_questions_in_its_language():
         "1. Siapa Menteri Kominfo yang disebut dalam artikel?\n"
         "2) Kapan itu terjadi?\n"  # leans on an earlier question
         "- Who is Rudiantara?\n"  # the other language
+        "Siapa yang disebut di paragraf [8]?\n"  # the reader sees no numbered paragraphs
         "Jawaban: Rudiantara\n"  # not a question
         "* Siapa menteri Kominfo yang disebut dalam artikel??\n"  # the same words again
         '"Berapa programmer yang dikembangkan pemerintah lewat Kominfo?"\n'
