@@ -43,6 +43,12 @@ POOL = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def no_shipped_pool(tmp_path_factory, monkeypatch):
+    """The bundled article's shipped pool would stand in for the ones the tests write."""
+    monkeypatch.setattr(suggestions, "BUNDLED", tmp_path_factory.mktemp("shipped") / "suggestions")
+
+
 def vectors(texts: list[str]) -> np.ndarray:
     return HashingEmbedder().embed(texts, "query")
 
@@ -181,6 +187,20 @@ def test_a_pool_is_written_checked_and_stored(tmp_path):
     stored = json.loads(pool_path(tmp_path, "pasar").read_text("utf-8"))
     assert stored["key"] == pool_key(doc, pipeline.settings)
     assert PoolMaker(pipeline).missing() == []  # made once; not again
+
+
+def test_the_shipped_pool_stands_in_when_its_key_matches(tmp_path, monkeypatch):
+    pipeline, _ = fake_pipeline(tmp_path / "index", [])
+    doc = pipeline.store.documents["jack-ma-bali"]
+    shipped = tmp_path / "data" / "suggestions"
+    monkeypatch.setattr(suggestions, "BUNDLED", shipped)
+    assert PoolMaker(pipeline).missing() == ["jack-ma-bali"]
+    write_pool(
+        pool_path(shipped.parent, doc.doc_id),
+        Pool(doc.doc_id, pool_key(doc, pipeline.settings), POOL),
+    )
+    assert PoolMaker(pipeline).missing() == []
+    assert Suggester(pipeline).pool(doc.doc_id)[0] == POOL
 
 
 def test_a_failed_check_is_recorded_and_the_others_go_on(tmp_path):
