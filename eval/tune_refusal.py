@@ -294,47 +294,63 @@ def tune_subject(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> N
     )
 
 
-def unstated_refused(signals: dict, max_p_unstated: float) -> bool:
-    """Whether the answer is refused with this threshold on p_unstated (the other checks'
-    votes as recorded).
+def unstated_refused(signals: dict, policy: RefusalPolicy) -> bool:
+    """Whether the answer is refused with this policy's threshold on p_unstated (the other
+    checks' votes as recorded).
 
-    >>> unstated_refused({"p_unstated": 0.004, "refusal_reasons": []}, 0.003)
+    >>> policy = RefusalPolicy(0, 0, max_p_unstated=0.003, unstated_slope=-1)
+    >>> unstated_refused({"p_unstated": 0.004, "text_tokens": 1000}, policy)
     True
-    >>> unstated_refused({"p_unstated": 0.004, "refusal_reasons": ["unstated"]}, 0.01)
+    >>> unstated_refused({"p_unstated": 0.004, "text_tokens": 500}, policy)
     False
     """
     others = set(signals.get("refusal_reasons", [])) - {"unstated"}
-    return bool(others) or signals.get("p_unstated", 0.0) >= max_p_unstated
+    threshold = policy.unstated_threshold(signals.get("text_tokens", 1000))
+    return bool(others) or signals.get("p_unstated", 0.0) >= threshold
+
+
+UNSTATED_SLOPES = (0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5)
 
 
 def tune_unstated(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
-    """max_p_unstated: the threshold on the model's doubt, asked yes or no, that the text
-    states the answer (``rag.drafts.check_stated``), with the profile's other thresholds."""
+    """max_p_unstated and unstated_slope: the threshold on the model's doubt, asked yes or
+    no, that the text states the answer (``rag.drafts.check_stated``), as a power law in
+    the text's length, with the profile's other thresholds."""
     usable = [r for r in dev if "p_unstated" in r.signals]
     if not usable:
         raise InputError("no dev answer records p_unstated; run `rag eval` again.")
 
-    def measure(rows: list[Row], t: float) -> tuple[float, float]:
-        refused = [(r.answerable, unstated_refused(r.signals, t)) for r in rows]
+    def measure(rows: list[Row], policy: RefusalPolicy) -> tuple[float, float]:
+        refused = [(r.answerable, unstated_refused(r.signals, policy)) for r in rows]
         unans = [no for answerable, no in refused if not answerable]
         ans = [no for answerable, no in refused if answerable]
         return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
 
-    best, best_key = 1.01, (-1.0, 0.0)
-    for t in [*cut_points([r.signals["p_unstated"] for r in usable]), 1.01]:
-        recall, false = measure(usable, t)
-        if t > 0 and false <= args.max_false and (recall - false, t) > best_key:
-            best, best_key = t, (recall - false, t)
-    policy = replace(pipeline.refusal, max_p_unstated=best)
+    best, best_key = replace(pipeline.refusal, max_p_unstated=1.01), (-1.0, 0.0)
+    for slope in UNSTATED_SLOPES:
+        # each row's p_unstated brought to a text of 1,000 tokens: its cut points
+        scaled = [
+            r.signals["p_unstated"] * (max(r.signals.get("text_tokens", 1000), 1) / 1000) ** -slope
+            for r in usable
+        ]
+        for t in cut_points(scaled)[1:]:
+            policy = replace(pipeline.refusal, max_p_unstated=t, unstated_slope=slope)
+            recall, false = measure(usable, policy)
+            key = (round(recall - false, 6), -abs(slope))
+            if false <= args.max_false and key > best_key:
+                best, best_key = policy, key
     tested = [r for r in test if "p_unstated" in r.signals]
     summary = {
         name: check_rates(part, lambda rows: measure(rows, best))
         for name, part in (("dev", usable), ("test", tested))
     }
     note = {"tuned_on": args.tuned_on, "max_false": args.max_false}
-    save(policy, pipeline.profile.refusal_path, unstated_tuning=note | summary)
+    save(best, pipeline.profile.refusal_path, unstated_tuning=note | summary)
     print_summary(summary)
-    print(f"threshold: refuse when p_unstated >= {best}")
+    print(
+        f"threshold: refuse when p_unstated >= {best.max_p_unstated} x "
+        f"(text tokens / 1000) ^ {best.unstated_slope}"
+    )
 
 
 def print_summary(summary: dict) -> None:

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 
 from rag.answer_check import kind_mismatch
 from rag.cite import CitedAnswer, cite
-from rag.context import STOP, Route, build_context, build_prompt, chat_messages
+from rag.context import (
+    STOP,
+    Route,
+    build_context,
+    build_prompt,
+    chat_messages,
+    estimate_tokens,
+)
 from rag.embed import Embedder
 from rag.errors import BackendError
 from rag.evidence import Evidence, sentences_in
@@ -78,6 +85,7 @@ class Draft:
     kind_missing: str = ""  # what the question asks for and the answer lacks, after a retry
     second_look: str = ""  # the kind of answer a retry asked for ("" when none was needed)
     p_unstated: float = 0.0  # the model's probability that the text does not state it (check)
+    text_tokens: int = 0  # the length of the text the model read (the prompt's system message)
 
 
 @dataclass(frozen=True)
@@ -205,6 +213,7 @@ def check_stated(
     except BackendError:
         return draft
     draft.p_unstated = unstated_probability(report.first_tokens)
+    draft.text_tokens = estimate_tokens(messages[0][1])
     return draft
 
 

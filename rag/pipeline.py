@@ -429,6 +429,7 @@ class Pipeline:
                 bool(unknown),
                 language,
                 draft.p_unstated,
+                draft.text_tokens,
             )
             if draft.model_refused:
                 reasons.insert(0, "model")
@@ -465,6 +466,7 @@ class Pipeline:
                     "semantic": cited.semantic,
                     "p_refuse": draft.p_refuse,
                     "p_unstated": draft.p_unstated,
+                    "text_tokens": draft.text_tokens,
                     "unknown_names": unknown,
                     "second_look": draft.second_look,
                     "refusal_reasons": reasons,

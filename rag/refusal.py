@@ -16,7 +16,10 @@ test split:
   a real share of its belief when the article does not say;
 - ``p_unstated``: the model's probability of "no" when asked, over the same text, whether
   it states the answer to the question (``rag.drafts.check_stated``): its greedy reply is
-  "yes" nearly always, its doubt separates the questions the article does not answer;
+  "yes" nearly always, its doubt separates the questions the article does not answer.
+  Its scale depends on the text: over a whole news article (a thousand tokens) answerable
+  questions get a few thousandths, over a short paragraph up to a few hundredths, so the
+  threshold is a power law in the text's length (``max_p_unstated`` at 1,000 tokens);
 - ``semantic``: e5 cosine between question-plus-answer and the sentences cited for it: a
   short answer that copies a name or date of the article ("13/10") has full lexical
   support, but the sentence holding it says nothing about what was asked.
@@ -45,8 +48,11 @@ class RefusalPolicy:
     p_refuse_by_language: dict[str, float] = field(default_factory=dict, hash=False)
     # ... or at least this likely when the question names something the article never does
     subject_p_refuse: float = 1.01
-    # abstain when the model doubts, asked yes or no, that the text states the answer
+    # abstain when the model doubts, asked yes or no, that the text states the answer: at
+    # least this probability of "no" over a text of 1,000 tokens, times (tokens / 1000) to
+    # the power unstated_slope over a text of another length
     max_p_unstated: float = 1.01
+    unstated_slope: float = 0.0
 
     def reasons(
         self,
@@ -57,6 +63,7 @@ class RefusalPolicy:
         unknown_subject: bool = False,
         language: str = "",
         p_unstated: float = 0.0,
+        text_tokens: int = 1000,
     ) -> list[str]:
         """The names of the signals that say "abstain" (none: answer).
 
@@ -73,9 +80,19 @@ class RefusalPolicy:
             "semantic": semantic < self.min_semantic,
             "p_refuse": p_refuse >= max_p_refuse,
             "subject": unknown_subject and p_refuse >= self.subject_p_refuse,
-            "unstated": p_unstated >= self.max_p_unstated,
+            "unstated": p_unstated >= self.unstated_threshold(text_tokens),
         }
         return [name for name, no in failed.items() if no]
+
+    def unstated_threshold(self, text_tokens: int) -> float:
+        """The p_unstated that refuses, over a text of this many tokens.
+
+        >>> RefusalPolicy(0, 0, max_p_unstated=0.004, unstated_slope=-1).unstated_threshold(250)
+        0.016
+        """
+        if self.max_p_unstated > 1:
+            return self.max_p_unstated
+        return round(self.max_p_unstated * (max(text_tokens, 1) / 1000) ** self.unstated_slope, 6)
 
     def abstain(
         self,
@@ -86,10 +103,18 @@ class RefusalPolicy:
         unknown_subject: bool = False,
         language: str = "",
         p_unstated: float = 0.0,
+        text_tokens: int = 1000,
     ) -> bool:
         return bool(
             self.reasons(
-                relevance, support, semantic, p_refuse, unknown_subject, language, p_unstated
+                relevance,
+                support,
+                semantic,
+                p_refuse,
+                unknown_subject,
+                language,
+                p_unstated,
+                text_tokens,
             )
         )
 
@@ -109,6 +134,7 @@ class RefusalPolicy:
             },
             subject_p_refuse=float(data.get("subject_p_refuse", 1.01)),
             max_p_unstated=float(data.get("max_p_unstated", 1.01)),
+            unstated_slope=float(data.get("unstated_slope", 0.0)),
         )
 
 
