@@ -390,20 +390,8 @@ class Suggester:
         if not questions:
             return []
         vectors = np.vstack([v for qs, v in pools if qs])
-        exchange = (
-            answer.question
-            if answer.abstained
-            else f"{answer.question} {without_markers(answer.answer)}"
-        )
-        return pick(
-            questions,
-            vectors,
-            self._embed([exchange])[0],
-            asked,
-            self._embed(asked),
-            answer.language,
-            n,
-        )
+        exchange = self._embed([exchange_text(answer)])[0]
+        return pick(questions, vectors, exchange, asked, self._embed(asked), answer.language, n)
 
 
 def pick(
