@@ -264,3 +264,30 @@ def test_a_conversation_whose_turn_fails_is_counted_and_the_others_are_scored(se
     assert [t.get("failed") for t in turns] == ["APITimeoutError: Request timed out.", None]
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())["conversations"]["all"]
     assert (metrics["turns"], metrics["failed"], metrics["answer_accuracy"]) == (1, 1, 1.0)
+
+
+def test_the_check_alone_writes_a_record_per_question_and_one_failure_does_not_stop_it(
+    tmp_path,
+):
+    from eval.checks import run as run_checks
+    from rag.errors import BackendError
+
+    pipeline, backend = fake_pipeline(tmp_path / "index", [])
+    backend.reports_probabilities = True
+    backend.replies = ["Ya", BackendError("the model process crashed"), "Ya"]
+    backend.first_tokens = [{"Ya": 0.99, "TID": 0.01}, {}, {"Ya": 0.5, "TIDAK": 0.5}]
+    path = tmp_path / "set.jsonl"
+    rows = [
+        question("q1", "Siapa Menteri Kominfo?", ["Rudiantara"], "Rudiantara"),
+        question("q2", "Berapa usia Jack Ma?", [], ""),
+        question("q3", "Kapan Alibaba didirikan?", [], ""),
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", "utf-8")
+
+    out = tmp_path / "checks.jsonl"
+    failed = run_checks(pipeline, load_dataset(path), out)
+
+    records = [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+    assert failed == 1 and "no answer" in records[1]["failed"]
+    assert [records[i]["signals"]["p_unstated"] for i in (0, 2)] == [0.01, 0.5]
+    assert all(records[i]["signals"]["text_tokens"] > 100 for i in (0, 2))
