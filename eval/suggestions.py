@@ -29,7 +29,7 @@ from pathlib import Path
 from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
-from rag.suggestions import BUNDLED, PoolMaker, Suggester, stored_pool
+from rag.suggestions import BUNDLED, PoolMaker, Suggester
 from rag.types import Answer
 
 DOC_ID = "jack-ma-bali"
@@ -83,9 +83,9 @@ def shown_in_conversations(pipeline: Pipeline) -> list[tuple[str, str, list[str]
 
 
 def whole_pool(pipeline: Pipeline) -> list[tuple[str, str, list[str]]]:
-    doc = pipeline.store.documents[DOC_ID]
-    pool = stored_pool(pipeline.settings.index_dir, doc, pipeline.settings)
-    return [(s.language, s.question, []) for s in (pool.questions if pool else [])]
+    """Every question of the pool that can be offered, each asked on its own."""
+    questions, _ = Suggester(pipeline).pool(DOC_ID)
+    return [(s.language, s.question, []) for s in questions]
 
 
 def share_table(records: list[dict]) -> str:
