@@ -294,7 +294,7 @@ def tune_subject(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> N
     )
 
 
-def unstated_refused(signals: dict, policy: RefusalPolicy) -> bool:
+def unstated_refused(signals: dict, policy: RefusalPolicy, language: str = "") -> bool:
     """Whether the answer is refused with this policy's threshold on p_unstated (the other
     checks' votes as recorded).
 
@@ -305,7 +305,7 @@ def unstated_refused(signals: dict, policy: RefusalPolicy) -> bool:
     False
     """
     others = set(signals.get("refusal_reasons", [])) - {"unstated"}
-    threshold = policy.unstated_threshold(signals.get("text_tokens", 1000))
+    threshold = policy.unstated_threshold(signals.get("text_tokens", 1000), language)
     return bool(others) or signals.get("p_unstated", 0.0) >= threshold
 
 
@@ -321,35 +321,56 @@ def tune_unstated(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> 
         raise InputError("no dev answer records p_unstated; run `rag eval` again.")
 
     def measure(rows: list[Row], policy: RefusalPolicy) -> tuple[float, float]:
-        refused = [(r.answerable, unstated_refused(r.signals, policy)) for r in rows]
+        refused = [(r.answerable, unstated_refused(r.signals, policy, r.lang)) for r in rows]
         unans = [no for answerable, no in refused if not answerable]
         ans = [no for answerable, no in refused if answerable]
         return float(np.mean(unans)) if unans else 0.0, float(np.mean(ans)) if ans else 0.0
 
-    best, best_key = replace(pipeline.refusal, max_p_unstated=1.01), (-1.0, 0.0)
-    for slope in UNSTATED_SLOPES:
-        # each row's p_unstated brought to a text of 1,000 tokens: its cut points
-        scaled = [
-            r.signals["p_unstated"] * (max(r.signals.get("text_tokens", 1000), 1) / 1000) ** -slope
-            for r in usable
-        ]
-        for t in cut_points(scaled)[1:]:
-            policy = replace(pipeline.refusal, max_p_unstated=t, unstated_slope=slope)
-            recall, false = measure(usable, policy)
-            key = (round(recall - false, 6), -abs(slope))
-            if false <= args.max_false and key > best_key:
-                best, best_key = policy, key
+    def best_for(rows: list[Row], slopes: tuple[float, ...]) -> RefusalPolicy:
+        best, best_key = replace(pipeline.refusal, max_p_unstated=1.01), (-1.0, 0.0)
+        for slope in slopes:
+            # each row's p_unstated brought to a text of 1,000 tokens: its cut points
+            scaled = [
+                r.signals["p_unstated"]
+                * (max(r.signals.get("text_tokens", 1000), 1) / 1000) ** -slope
+                for r in rows
+            ]
+            for t in cut_points(scaled)[1:]:
+                policy = replace(
+                    pipeline.refusal,
+                    max_p_unstated=t,
+                    unstated_slope=slope,
+                    unstated_by_language={},
+                )
+                recall, false = measure(rows, policy)
+                key = (round(recall - false, 6), -abs(slope))
+                if false <= args.max_false and key > best_key:
+                    best, best_key = policy, key
+        return best
+
+    best = best_for(usable, UNSTATED_SLOPES)
+    if args.by_language:  # each question language's own threshold, on its own dev rows
+        by_language = {}
+        for lang in sorted({r.lang for r in usable}):
+            mine = best_for([r for r in usable if r.lang == lang], (best.unstated_slope,))
+            by_language[lang] = mine.max_p_unstated
+        best = replace(best, unstated_by_language=by_language)
     tested = [r for r in test if "p_unstated" in r.signals]
     summary = {
         name: check_rates(part, lambda rows: measure(rows, best))
         for name, part in (("dev", usable), ("test", tested))
     }
+    for lang in sorted({r.lang for r in usable + tested}):
+        summary[f"test {lang}"] = check_rates(
+            [r for r in tested if r.lang == lang], lambda rows: measure(rows, best)
+        )
     note = {"tuned_on": args.tuned_on, "max_false": args.max_false}
     save(best, pipeline.profile.refusal_path, unstated_tuning=note | summary)
     print_summary(summary)
     print(
         f"threshold: refuse when p_unstated >= {best.max_p_unstated} x "
-        f"(text tokens / 1000) ^ {best.unstated_slope}"
+        f"(text tokens / 1000) ^ {best.unstated_slope}; by language: "
+        f"{best.unstated_by_language or '-'}"
     )
 
 
@@ -403,7 +424,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--by-language",
         action="store_true",
-        help="with --tune p_refuse: a threshold per answer language as well",
+        help="with --tune p_refuse or unstated: a threshold per language as well",
     )
     parser.add_argument(
         "--spend-budget",

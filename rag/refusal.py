@@ -53,6 +53,9 @@ class RefusalPolicy:
     # the power unstated_slope over a text of another length
     max_p_unstated: float = 1.01
     unstated_slope: float = 0.0
+    # ... per question language, where tuned: an English question over an Indonesian text
+    # leaves the model in more doubt, answerable or not
+    unstated_by_language: dict[str, float] = field(default_factory=dict, hash=False)
 
     def reasons(
         self,
@@ -80,19 +83,20 @@ class RefusalPolicy:
             "semantic": semantic < self.min_semantic,
             "p_refuse": p_refuse >= max_p_refuse,
             "subject": unknown_subject and p_refuse >= self.subject_p_refuse,
-            "unstated": p_unstated >= self.unstated_threshold(text_tokens),
+            "unstated": p_unstated >= self.unstated_threshold(text_tokens, language),
         }
         return [name for name, no in failed.items() if no]
 
-    def unstated_threshold(self, text_tokens: int) -> float:
+    def unstated_threshold(self, text_tokens: int, language: str = "") -> float:
         """The p_unstated that refuses, over a text of this many tokens.
 
         >>> RefusalPolicy(0, 0, max_p_unstated=0.004, unstated_slope=-1).unstated_threshold(250)
         0.016
         """
-        if self.max_p_unstated > 1:
-            return self.max_p_unstated
-        return round(self.max_p_unstated * (max(text_tokens, 1) / 1000) ** self.unstated_slope, 6)
+        base = self.unstated_by_language.get(language, self.max_p_unstated)
+        if base > 1:
+            return base
+        return round(base * (max(text_tokens, 1) / 1000) ** self.unstated_slope, 6)
 
     def abstain(
         self,
@@ -135,6 +139,9 @@ class RefusalPolicy:
             subject_p_refuse=float(data.get("subject_p_refuse", 1.01)),
             max_p_unstated=float(data.get("max_p_unstated", 1.01)),
             unstated_slope=float(data.get("unstated_slope", 0.0)),
+            unstated_by_language={
+                lang: float(v) for lang, v in data.get("unstated_by_language", {}).items()
+            },
         )
 
 
