@@ -15,8 +15,8 @@ What it measures, each part in a fresh process so that memory peaks never mix
   benchmark's process for reference, and the pipeline's answers (``ask_stream``: end to
   end and to the first token) (``bench.llm``).
 - one synthetic corpus per size (``bench.synthetic``): index build throughput, peak RSS,
-  size on disk (via ``rag.store.save_index``); then, in another fresh process that loads
-  it with ``rag.store.load_index``: load time, RSS, retrieval latency (dense, BM25, fused,
+  size on disk (via ``rag.store.index.save_index``); then, in another fresh process that loads
+  it with ``rag.store.index.load_index``: load time, RSS, retrieval latency (dense, BM25, fused,
   and exact search for comparison) and recall@10 of the FAISS index against exact search
   (``bench.retrieval``).
 

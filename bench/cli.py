@@ -26,8 +26,8 @@ from bench.measure import load_average, machine
 from bench.report import Table, label
 from bench.scale import work_scale, work_shards
 from bench.workers import WorkerFailed, configure_logging, run_isolated
-from rag.dense import EXACT_SEARCH_LIMIT
-from rag.settings import Settings, resolve_settings
+from rag.config.settings import Settings, resolve_settings
+from rag.store.dense import EXACT_SEARCH_LIMIT
 
 logger = logging.getLogger(__name__)
 

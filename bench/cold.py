@@ -18,7 +18,7 @@ import time
 def main(argv: list[str]) -> int:
     stamps = {"python": time.time()}
     from rag.factory import build_pipeline  # the imports are part of what is measured
-    from rag.types import EventKind
+    from rag.values import EventKind
 
     stamps["imported"] = time.time()
     pipeline = build_pipeline()

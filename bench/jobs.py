@@ -8,9 +8,9 @@
 - ``article``: the production pipeline (``rag.factory.build_pipeline``) over the bundled
   article in a temp dir: index build, size and retrieval latency; then its language model
   and its answers (``bench.llm``).
-- ``build``: one synthetic corpus indexed with ``rag.store`` and saved: throughput, peak
+- ``build``: one synthetic corpus indexed with ``rag.store.index`` and saved: throughput, peak
   RSS, size on disk, recall@10.
-- ``serve``: that index loaded as the app loads it (``rag.store.load_index``), then
+- ``serve``: that index loaded as the app loads it (``rag.store.index.load_index``), then
   queried: load time, RSS, retrieval latency per mode and exact search, BM25's parts.
 
 Memory peaks are read from the job's own process, so they never mix. A job returns a dict
@@ -64,12 +64,12 @@ from bench.synthetic import (
     spread,
     synthetic_corpus,
 )
-from rag.dense import build_dense_index
+from eval.stats import summarize
+from rag.config.settings import Settings
 from rag.factory import build_pipeline, make_embedder
 from rag.pipeline import Pipeline
-from rag.settings import Settings
-from rag.stats import summarize
-from rag.store import (
+from rag.store.dense import build_dense_index
+from rag.store.index import (
     IndexStore,
     build_bm25,
     current_version,

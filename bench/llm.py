@@ -1,7 +1,7 @@
 """Measurements of the language model and of whole answers, on the production components.
 
 - ``llm_speed``: the pipeline's own backend (``rag.factory.make_backend``: the profile's
-  GGUF model in its supervised process, ``rag.runtime.ModelServer``), streamed through its
+  GGUF model in its supervised process, ``rag.llm.runtime.ModelServer``), streamed through its
   ``stream`` method with the prompts, stop sequences and token limits the pipeline uses:
   start time, time to the first token with a cold and with a prefix-cached prompt, prompt
   and decoding tokens/s.
@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from bench.measure import decode_rate, ms_since, timed_stream
-from rag.drafts import Prompt, generation_limits
-from rag.llm import Backend, LlamaCppBackend
+from eval.stats import summarize
+from rag.answer.drafts import Prompt, generation_limits
+from rag.llm.backends import Backend, LlamaCppBackend
+from rag.llm.runtime import ModelServer
 from rag.pipeline import Pipeline
-from rag.runtime import ModelServer
-from rag.stats import summarize
-from rag.types import EventKind
+from rag.values import EventKind
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def llm_speed(backend: LlamaCppBackend, load_s: float, prompts: list[Prompt]) ->
     logger.info("model process: first token %.0f ms prefix cached", np.median(cached))
     return {
         "model": Path(backend.path).name,
-        "where": "supervised model process (rag.runtime), through the OpenAI protocol",
+        "where": "supervised model process (rag.llm.runtime), through the OpenAI protocol",
         "threads": backend.server.threads,
         "load_s": round(load_s, 2),
         "max_tokens": max_tokens,

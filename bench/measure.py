@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.embed import Embedder
-from rag.stats import summarize
+from eval.stats import summarize
+from rag.embedding.embedder import Embedder
 
 logger = logging.getLogger(__name__)
 
-EMBED_BATCH = 32  # rag.embed encodes in batches of 32: padding is counted the same way
+EMBED_BATCH = 32  # rag.embedding.embedder encodes in batches of 32: padding is counted the same way
 VERSIONED = ("faiss-cpu", "bm25s", "torch", "sentence-transformers", "llama-cpp-python")
 
 
@@ -204,7 +204,7 @@ def embedding_throughput(embedder: Embedder, batches: list[list[str]]) -> tuple[
     and the vectors it made.
 
     Tokens are counted with the embedder's own sentence-transformers model (its tokenizer,
-    passage prompt and layer shapes), the one ``rag.embed`` runs.
+    passage prompt and layer shapes), the one ``rag.embedding.embedder`` runs.
     """
     embedder = embedder.bulk()  # what builds indexes
     model = embedder._model  # the sentence-transformers model: its tokenizer and config

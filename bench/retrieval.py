@@ -1,6 +1,7 @@
 """Measurements of the index: retrieval latency per mode, and the dense index's recall.
 
-Latency is timed on ``rag.retrieve.retrieve`` itself over a ``rag.store.IndexStore``, the
+Latency is timed on ``rag.retrieval.retrieve.retrieve`` itself over a
+``rag.store.index.IndexStore``, the
 query vector given so that embedding is left out; exact (brute-force) search is timed
 beside it, to show what the FAISS index saves. Recall@10 compares an index's top 10 with
 exact search over the same vectors.
@@ -14,12 +15,12 @@ import faiss
 import numpy as np
 
 from bench.measure import ms_since
-from rag.analyzer import analyze
-from rag.dense import build_dense_index
-from rag.language import text_language
-from rag.retrieve import MODES, retrieve
-from rag.stats import percentile, summarize
-from rag.store import IndexStore
+from eval.stats import percentile, summarize
+from rag.retrieval.retrieve import MODES, retrieve
+from rag.store.dense import build_dense_index
+from rag.store.index import IndexStore
+from rag.text.analyzer import analyze
+from rag.text.language import text_language
 
 RECALL_K = 10
 
@@ -58,7 +59,7 @@ def dense_quality(index: faiss.Index, vectors: np.ndarray, queries: dict[str, np
 
 def recall_curve(vectors: np.ndarray, queries: np.ndarray) -> dict[str, float]:
     """Recall@10 of the approximate index (forced, whatever the size) as nprobe doubles;
-    'default' is the nprobe rag.store chooses."""
+    'default' is the nprobe rag.store.index chooses."""
     index = build_dense_index(vectors, exact_limit=0)
     default = index.nprobe
     curve = {}
@@ -73,8 +74,8 @@ def recall_curve(vectors: np.ndarray, queries: np.ndarray) -> dict[str, float]:
 def retrieval_latency(
     store: IndexStore, questions: list[str], vectors: np.ndarray, runs: int, k: int
 ) -> dict[str, dict]:
-    """ms per ``rag.retrieve.retrieve`` call and mode, the query vector given (so embedding
-    is excluded); the first pass warms caches and is not counted."""
+    """ms per ``rag.retrieval.retrieve.retrieve`` call and mode, the query vector given (so
+    embedding is excluded); the first pass warms caches and is not counted."""
     out = {}
     for mode in MODES:
         samples = []

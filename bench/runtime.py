@@ -30,10 +30,10 @@ from pathlib import Path
 from statistics import median
 
 from eval.metrics import answer_correct
+from rag.config.settings import Settings, resolve_settings
 from rag.factory import build_pipeline
 from rag.fileio import read_jsonl
-from rag.settings import Settings, resolve_settings
-from rag.types import EventKind
+from rag.values import EventKind
 
 logger = logging.getLogger(__name__)
 RAG = str(Path(sys.executable).with_name("rag"))

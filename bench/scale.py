@@ -1,15 +1,15 @@
 """Scale-out figures: embedding on one machine and on Ray, and search over shards.
 
 - ``work_scale``: ``job.size`` synthetic passages embedded for real, by the local build's
-  embedding step (``rag.store.embed_passages``), then by a pool of 1 and of 2 Ray
-  embedding actors (``rag.cluster.embed_on_cluster``, which also starts the actors and
+  embedding step (``rag.store.index.embed_passages``), then by a pool of 1 and of 2 Ray
+  embedding actors (``rag.engines.ray_engine.embed_on_cluster``, which also starts the actors and
   loads the model in each) on a local Ray instance. One run holds all three, so the
   ratios share the machine's load; the Ray vectors are checked against the local ones.
 - ``work_shards``: a saved synthetic index loaded, then cut into 2 and 4 shards as
   ``rag index --shards`` cuts them (the same vectors, a dense index per shard, BM25
   sliced), and queried in threads, and once saved by Ray actors: latency per mode, the
   share of questions whose fused top 10 is the single index's, and dense recall@10
-  against exact search (shards above ``rag.dense.EXACT_SEARCH_LIMIT`` passages are IVF
+  against exact search (shards above ``rag.store.dense.EXACT_SEARCH_LIMIT`` passages are IVF
   indexes, approximate as the single one).
 """
 
@@ -30,8 +30,8 @@ from bench.measure import rss_mb
 from bench.retrieval import retrieval_latency
 from bench.synthetic import CORPUS_SEED, sentence_pool, synthetic_corpus
 from rag.factory import make_embedder
-from rag.retrieve import dense_ranking, retrieve
-from rag.store import (
+from rag.retrieval.retrieve import dense_ranking, retrieve
+from rag.store.index import (
     IndexStore,
     dense_indexes,
     embed_passages,
@@ -53,7 +53,7 @@ def work_scale(job: Job) -> dict:
     """Passages/s of real embedding: local, then Ray with 1 and 2 workers."""
     import ray
 
-    from rag.cluster import embed_on_cluster
+    from rag.engines.ray_engine import embed_on_cluster
 
     n = job.size
     passages = synthetic_corpus(sentence_pool(), n, seed=CORPUS_SEED).passages
@@ -110,7 +110,7 @@ def served_by_ray(store: IndexStore, job: Job, q: list[str], v: np.ndarray) -> d
     shard, on a local Ray instance): the fan-out's round trips included."""
     import ray
 
-    from rag.cluster import RayFanout
+    from rag.engines.ray_engine import RayFanout
 
     with tempfile.TemporaryDirectory(dir=job.workdir) as folder:
         save_index(store, Path(folder))

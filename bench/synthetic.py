@@ -3,7 +3,7 @@
 A synthetic corpus recombines the bundled article's sentences into passages: clauses
 shuffled, numbers and capitalised words swapped for Zipf-distributed pseudo-names, so BM25
 sees a text-like, growing vocabulary. Passages are grouped into articles with exact
-offsets, as ``rag.store`` expects. Every size draws the same sequence from its seed, so a
+offsets, as ``rag.store.index`` expects. Every size draws the same sequence from its seed, so a
 smaller corpus is a prefix of a larger one.
 
 A passage that is not embedded for real gets a *generated* vector: the normalised mean of
@@ -19,10 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.corpus import default_documents, split_sentences
+from rag.articles.corpus import default_documents, split_sentences
+from rag.config.settings import PROJECT_DIR
 from rag.fileio import read_jsonl
-from rag.settings import PROJECT_DIR
-from rag.types import Document, Passage
+from rag.values import Document, Passage
 
 CORPUS_SEED = 0  # every size draws the same sequence: a smaller corpus is a prefix
 PASSAGES_PER_DOC = 10  # paragraphs per synthetic article, as in a typical news story

@@ -28,10 +28,10 @@ from eval import tradeoff
 from eval.baselines import BASELINES
 from eval.dataset import Question
 from eval.records import RecordLog, attempt, question_fields
+from eval.stats import percentile
+from rag.answer.grounded import model_refused
 from rag.errors import InputError
-from rag.grounded import model_refused
 from rag.pipeline import Pipeline
-from rag.stats import percentile
 
 MAX_ANSWER_WORDS = 40
 

@@ -22,7 +22,7 @@ from langchain_core.prompts import PromptTemplate
 from langchain_core.runnables import RunnablePassthrough
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from rag.drafts import MAX_ANSWER_TOKENS
+from rag.answer.drafts import MAX_ANSWER_TOKENS
 from rag.pipeline import Pipeline
 
 Answerer: TypeAlias = Callable[[str, str | None], str]  # (question, doc_id) -> answer text

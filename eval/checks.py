@@ -5,7 +5,7 @@
         --dataset ../shared/datasets/idkmrc-valid/questions.jsonl --out DIR/idk-checks.jsonl
 
 Each question is retrieved as ``rag ask`` retrieves it (about its ``doc`` when it names one)
-and the model is asked only whether the text states the answer (``rag.drafts.check_stated``:
+and the model is asked only whether the text states the answer (``rag.answer.drafts.check_stated``:
 one generated token), not to answer: a second a question where a whole answer takes several.
 Every question gets a record in the format of ``rag eval``'s, written as it is made, with
 the signals the check measures (``p_unstated``, ``text_tokens``); a question that fails is
@@ -24,7 +24,7 @@ from typing import Any
 
 from eval.dataset import Question, load_dataset
 from eval.records import RecordLog, attempt, question_fields
-from rag.drafts import Draft, check_stated
+from rag.answer.drafts import Draft, check_stated
 from rag.errors import BackendError, RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from eval.dataset import load_dataset
 from eval.metrics import answer_correct, normalize
-from rag.context import Context, chat_messages
-from rag.drafts import MAX_CHAT_TOKENS
+from rag.answer.context import Context, chat_messages
+from rag.answer.drafts import MAX_CHAT_TOKENS
 from rag.factory import build_pipeline
 
 

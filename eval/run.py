@@ -18,7 +18,7 @@ from eval.records import question_fields
 from rag.errors import InputError
 from rag.fileio import write_jsonl
 from rag.pipeline import Pipeline
-from rag.retrieve import MODES
+from rag.retrieval.retrieve import MODES
 
 RETRIEVAL_DEPTH = 10  # passages ranked per question for the retrieval metrics
 

@@ -30,7 +30,7 @@ from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.suggestions import BUNDLED, PoolMaker, Suggester
-from rag.types import Answer
+from rag.values import Answer
 
 DOC_ID = "jack-ma-bali"
 CONVERSATIONS = {

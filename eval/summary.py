@@ -9,7 +9,7 @@ cited sentence names. Prints a table and writes the records as JSON.
 
     RAG_INDEX_DIR=/tmp/sum-idx python -m eval.summary [--out eval/results/summary.json]
 
-Doesn't: judge whether a sentence is true (rag.cite checked that each is supported) or
+Doesn't: judge whether a sentence is true (rag.answer.cite checked that each is supported) or
 score fluency; a refusal or an extractive fallback is counted as it is, and flagged.
 """
 
@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.cite import MARKER, answer_sentences
+from rag.answer.cite import MARKER, answer_sentences
 from rag.factory import build_pipeline
-from rag.types import Answer
+from rag.values import Answer
 
 QUESTIONS = [
     "Ringkas artikel ini",

@@ -7,7 +7,7 @@
 
 Asks every question of the dataset once, or reads the answers of `rag eval` runs, and keeps
 each answer's measured signals (question relevance, answer support, the model's own
-refusal probability; see ``rag.refusal``):
+refusal probability; see ``rag.answer.refusal``):
 
 - ``--records`` (repeatable): a run on a set with a dev and a test split
   (``eval/dataset.jsonl``): the dev split tunes, the test split checks;
@@ -41,12 +41,12 @@ import numpy as np
 from eval import tradeoff
 from eval.dataset import Question, load_dataset, split_of
 from eval.records import attempt
+from rag.answer.refusal import RefusalPolicy
+from rag.config.settings import resolve_settings
 from rag.errors import InputError, RagError
 from rag.factory import build_pipeline
 from rag.fileio import read_jsonl
 from rag.pipeline import Pipeline
-from rag.refusal import RefusalPolicy
-from rag.settings import resolve_settings
 
 SIGNALS = ("relevance", "support", "semantic")
 P_REFUSE = "p_refuse"
@@ -314,7 +314,7 @@ UNSTATED_SLOPES = (0.0, -0.25, -0.5, -0.75, -1.0, -1.25, -1.5)
 
 def tune_unstated(args, pipeline: Pipeline, dev: list[Row], test: list[Row]) -> None:
     """max_p_unstated and unstated_slope: the threshold on the model's doubt, asked yes or
-    no, that the text states the answer (``rag.drafts.check_stated``), as a power law in
+    no, that the text states the answer (``rag.answer.drafts.check_stated``), as a power law in
     the text's length, with the profile's other thresholds."""
     usable = [r for r in dev if "p_unstated" in r.signals]
     if not usable:

@@ -13,18 +13,18 @@ import sys
 from pathlib import Path
 
 from rag import engines
+from rag.articles.formats import described, read_source
+from rag.articles.webpage import describe
+from rag.config.profiles import profiles
+from rag.config.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
 from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.feedback import export as export_feedback
 from rag.feedback import feedback_path
-from rag.formats import described, read_source
 from rag.pipeline import Pipeline
-from rag.profiles import profiles
-from rag.retrieve import MODES
-from rag.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
+from rag.retrieval.retrieve import MODES
 from rag.suggestions import PoolMaker, Suggester, make_in_background
-from rag.types import Document, EventKind
-from rag.webpage import describe
+from rag.values import Document, EventKind
 
 # Choices are checked by resolve_settings, so that a flag, a variable and a config file
 # are refused with the same message; the help lists them.

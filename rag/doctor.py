@@ -25,12 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag import gguf
+from rag.config.profiles import get_profile
+from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import sha256_file
-from rag.profiles import get_profile
-from rag.runtime import ModelServer, runtime_info
-from rag.settings import Settings
+from rag.llm import gguf
+from rag.llm.runtime import ModelServer, runtime_info
 
 PACKAGES = (
     "rag-article-assistant",
@@ -192,7 +192,7 @@ def model_path(settings: Settings, repair: bool) -> tuple[str, Check]:
 
 
 def check_embedder(settings: Settings) -> Check:
-    from rag import embed_weights
+    from rag.embedding import weights as embed_weights
 
     name = settings.embed_model
     if name != embed_weights.E5_MODEL_ID:
@@ -208,7 +208,7 @@ def check_embedder(settings: Settings) -> Check:
 
 def check_index(settings: Settings) -> Check:
     from rag.errors import IndexMissingError
-    from rag.store import load_index
+    from rag.store.index import load_index
 
     try:
         store = load_index(settings.index_dir)

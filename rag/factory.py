@@ -7,10 +7,10 @@ made on first use, so a command that only searches never starts the language mod
 
 from __future__ import annotations
 
-from rag.embed import Embedder, load_embedder
-from rag.llm import Backend, get_backend
+from rag.config.settings import Settings, resolve_settings
+from rag.embedding.embedder import Embedder, load_embedder
+from rag.llm.backends import Backend, get_backend
 from rag.pipeline import Pipeline
-from rag.settings import Settings, resolve_settings
 
 
 def make_embedder(settings: Settings) -> Embedder:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError
-from rag.types import Answer
+from rag.values import Answer
 
 FILE_NAME = "feedback.jsonl"
 RATINGS = ("up", "down")

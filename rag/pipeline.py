@@ -17,25 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from rag import engines
-from rag.answer_check import unknown_names
-from rag.chunking import ChunkingConfig
-from rag.cite import cite
-from rag.context import build_context, chat_messages
-from rag.corpus import default_documents
-from rag.drafts import Drafter, Grounds, check_stated, second_look
-from rag.embed import Embedder
+from rag.answer.check import unknown_names
+from rag.answer.cite import cite
+from rag.answer.context import build_context, chat_messages
+from rag.answer.drafts import Drafter, Grounds, check_stated, second_look
+from rag.answer.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
+from rag.answer.overview import match_overview
+from rag.answer.questions import clean_question
+from rag.answer.refusal import RefusalPolicy, refusal_text
+from rag.answer.summaries import overview_draft
+from rag.articles.chunking import ChunkingConfig
+from rag.articles.corpus import default_documents
+from rag.config.profiles import get_profile
+from rag.config.settings import Settings
+from rag.embedding.embedder import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
-from rag.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
-from rag.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
-from rag.language import detect_language
-from rag.llm import Backend, text_of
-from rag.overview import match_overview
-from rag.profiles import get_profile
-from rag.questions import clean_question
-from rag.refusal import RefusalPolicy, refusal_text
-from rag.retrieve import MODES, retrieve
-from rag.settings import Settings
-from rag.store import (
+from rag.llm.backends import Backend, text_of
+from rag.retrieval.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
+from rag.retrieval.retrieve import MODES, retrieve
+from rag.store.index import (
     IndexStore,
     check_compatible,
     content_hash,
@@ -44,8 +44,8 @@ from rag.store import (
     save_index,
     stored_documents,
 )
-from rag.summaries import overview_draft
-from rag.types import Answer, Document, Event, EventKind, IndexReport, SearchResult
+from rag.text.language import detect_language
+from rag.values import Answer, Document, Event, EventKind, IndexReport, SearchResult
 
 log = logging.getLogger(__name__)
 REWRITE_TOKENS = 64  # a follow-up rewritten as one standalone question
@@ -371,8 +371,8 @@ class Pipeline:
 
         ``history`` holds the previous standalone questions of the conversation, so a
         follow-up is rewritten before retrieval. An overview question ("Ringkas artikel
-        ini", see rag.overview) stands on its own, is answered in its wording's language
-        unless one is set, and is never refused (rag.summaries).
+        ini", see rag.answer.overview) stands on its own, is answered in its wording's language
+        unless one is set, and is never refused (rag.answer.summaries).
         """
         question = clean_question(question)
         overview = match_overview(question)

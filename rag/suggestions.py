@@ -38,18 +38,18 @@ from pathlib import Path
 
 import numpy as np
 
-from rag import gguf
-from rag.context import Context, build_context, load_prompt
+from rag.answer.context import Context, build_context, load_prompt
+from rag.answer.followup import is_follow_up
+from rag.config.profiles import get_profile
+from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import file_identity, sha256_text
-from rag.followup import is_follow_up
-from rag.language import SUPPORTED, detect_language
-from rag.llm import Waiting
+from rag.llm import gguf
+from rag.llm.backends import Waiting
 from rag.pipeline import Pipeline
-from rag.profiles import get_profile
-from rag.settings import Settings
-from rag.store import content_hash
-from rag.types import Answer, Document
+from rag.store.index import content_hash
+from rag.text.language import SUPPORTED, detect_language
+from rag.values import Answer, Document
 
 log = logging.getLogger(__name__)
 FOLDER = "suggestions"

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from rag import llm
-from rag.corpus import default_documents
-from rag.embed import E5Embedder, SentenceTransformerEmbedder
+from rag.articles.corpus import default_documents
+from rag.config.settings import resolve_settings
+from rag.embedding.embedder import E5Embedder, SentenceTransformerEmbedder
 from rag.factory import build_pipeline
+from rag.llm import backends as llm
 from rag.pipeline import Pipeline
-from rag.settings import resolve_settings
 
 # The keys of `rag ask --json`, which the Gradio `ask` endpoint returns too.
 ANSWER_KEYS = frozenset(

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 from langchain_core.language_models import FakeListLLM
 
-from rag.analyzer import analyze
-from rag.embed import Embedder
-from rag.llm import Backend, Report
+from rag.config.settings import DEFAULT_EMBED_MODEL, resolve_settings
+from rag.embedding.embedder import Embedder
+from rag.llm.backends import Backend, Report
 from rag.pipeline import Pipeline
-from rag.settings import DEFAULT_EMBED_MODEL, resolve_settings
-from rag.types import Document
+from rag.text.analyzer import analyze
+from rag.values import Document
 
 
 class HashingEmbedder(Embedder):

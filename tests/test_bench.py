@@ -12,7 +12,7 @@ from bench.cli import run_bench
 from bench.retrieval import recall_curve
 from bench.synthetic import generated_vectors, sentence_pool, synthetic_corpus
 from bench.workers import WorkerFailed, run_isolated
-from rag.settings import resolve_settings
+from rag.config.settings import resolve_settings
 
 
 def test_synthetic_passages_point_into_their_articles():

@@ -22,11 +22,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.corpus import default_documents
+from rag.articles.corpus import default_documents
+from rag.config.settings import resolve_settings
 from rag.factory import build_pipeline
-from rag.retrieve import MODES, retrieve
-from rag.settings import resolve_settings
-from rag.store import build_index, load_index, save_index
+from rag.retrieval.retrieve import MODES, retrieve
+from rag.store.index import build_index, load_index, save_index
 
 # The cluster's own token, in the environment before Ray is imported (Ray reads it then).
 TEMP = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # Ray's socket paths must be short
@@ -177,7 +177,7 @@ def test_a_sharded_index_ranks_as_a_single_one(cluster, local, tmp_path, shards)
         shards=shards,
     )
     save_index(sharded, tmp_path)
-    from rag.cluster import RayFanout
+    from rag.engines.ray_engine import RayFanout
 
     for store in (sharded, load_index(tmp_path), load_index(tmp_path, RayFanout)):
         assert len(store.manifest["shards"]) == shards

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.corpus import (
+from rag.articles.corpus import (
     decode_article,
     default_documents,
     load_document,
@@ -11,7 +11,7 @@ from rag.corpus import (
     split_sentences,
 )
 from rag.errors import InputError
-from rag.types import Document
+from rag.values import Document
 
 
 def sentences(text: str) -> list[str]:

@@ -9,13 +9,13 @@ from dataclasses import replace
 
 import pytest
 
-from rag.cite import LEXICAL_MIN
+from rag.answer.cite import LEXICAL_MIN
+from rag.answer.followup import standalone_question
+from rag.answer.refusal import refusal_text
 from rag.errors import BackendError
-from rag.evidence import sentences_in
-from rag.followup import standalone_question
 from rag.pipeline import FALLBACK_LABEL
-from rag.refusal import refusal_text
-from rag.types import Document, EventKind
+from rag.retrieval.evidence import sentences_in
+from rag.values import Document, EventKind
 from tests.fakes import fake_pipeline
 
 FIVE_PRODUCTS = "Ada lima produk yang akan dipasarkan lewat Alibaba"
@@ -297,7 +297,7 @@ def test_an_answer_the_model_doubts_the_article_states_is_refused(tmp_path):
 
 def chat_prompt(pipeline):
     """The chat messages the pipeline gives the model for a question about all articles."""
-    from rag.context import build_context, chat_messages
+    from rag.answer.context import build_context, chat_messages
 
     return chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id")
 

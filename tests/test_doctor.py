@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import gguf
+from rag.config.profiles import get_profile
+from rag.config.settings import resolve_settings
 from rag.doctor import CPU_FLAGS, cpu_flags, runtime_features
-from rag.profiles import get_profile
-from rag.settings import resolve_settings
+from rag.llm import gguf
 
 RAG = str(Path(sys.executable).with_name("rag"))
 

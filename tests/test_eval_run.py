@@ -15,9 +15,9 @@ from eval import answers
 from eval.dataset import load_dataset
 from eval.run import run_evaluation
 from rag import cli
-from rag.corpus import document_from_text, slugify
+from rag.articles.corpus import document_from_text, slugify
 from rag.errors import InputError
-from rag.types import Answer
+from rag.values import Answer
 from tests.fakes import fake_pipeline
 
 COFFEE = (

@@ -11,7 +11,7 @@ import pytest
 
 from eval import tradeoff, tune_refusal
 from eval.tradeoff import NEVER, Row
-from rag.refusal import RefusalPolicy
+from rag.answer.refusal import RefusalPolicy
 
 ROWS = [
     Row("id", False, 0.9, False),

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag import gguf
 from rag.errors import ModelUnavailableError
+from rag.llm import gguf
 
 
 def fake_model(tmp_path: Path, sha256: str | None = None) -> gguf.GgufModel:

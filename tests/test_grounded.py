@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import CitedAnswer, invented_facts
-from rag.context import build_context, chat_messages
-from rag.followup import accept_rewrite, needs_rewrite
-from rag.grounded import english_numbers, model_refused, renumber, unit_candidates
-from rag.types import Citation
+from rag.answer.cite import CitedAnswer, invented_facts
+from rag.answer.context import build_context, chat_messages
+from rag.answer.followup import accept_rewrite, needs_rewrite
+from rag.answer.grounded import english_numbers, model_refused, renumber, unit_candidates
+from rag.values import Citation
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,8 @@
 
 import pytest
 
-from rag.followup import is_follow_up, standalone_question
-from rag.language import detect_language
+from rag.answer.followup import is_follow_up, standalone_question
+from rag.text.language import detect_language
 
 
 @pytest.mark.parametrize(

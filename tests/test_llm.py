@@ -15,10 +15,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from rag import settings
+from rag.config import settings
+from rag.config.settings import resolve_settings
 from rag.errors import BackendError, ConfigError
-from rag.llm import BACKENDS, get_backend
-from rag.settings import resolve_settings
+from rag.llm.backends import BACKENDS, get_backend
 from tests.conftest import make_pipeline
 
 

@@ -1,6 +1,7 @@
 """Overview questions ("Ringkas artikel ini", "Who is mentioned?"): recognised by rule,
 answered over the shared whole-article system message with the summary prompt, cited
-sentence by sentence and never refused (rag.overview, rag.summaries). The fast tests run
+sentence by sentence and never refused (rag.answer.overview, rag.answer.summaries). The fast
+tests run
 on tests/fakes.py; the last one asks the real model."""
 
 from __future__ import annotations
@@ -9,11 +10,11 @@ from dataclasses import replace
 
 import pytest
 
-from rag.cite import MARKER, answer_sentences
-from rag.context import load_prompt
-from rag.corpus import default_documents
-from rag.overview import Overview, match_overview, overview_sentences
-from rag.types import Document
+from rag.answer.cite import MARKER, answer_sentences
+from rag.answer.context import load_prompt
+from rag.answer.overview import Overview, match_overview, overview_sentences
+from rag.articles.corpus import default_documents
+from rag.values import Document
 from tests.fakes import fake_pipeline
 
 ARTICLE_SENTENCES = [
@@ -42,7 +43,7 @@ def units(prompt: str) -> dict[str, int]:
 
 def summary_reply(pipeline) -> str:
     """A summary in bullets whose sentences the article supports, with unit markers."""
-    from rag.context import build_context, chat_messages
+    from rag.answer.context import build_context, chat_messages
 
     system = dict(chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id"))
     numbers = units(system["system"])
@@ -151,7 +152,7 @@ def test_an_unsupported_summary_falls_back_to_the_articles_first_sentences(tmp_p
 
 def test_who_is_mentioned_is_answered_without_the_second_look(tmp_path):
     pipeline, backend = fake_pipeline(tmp_path, [])
-    from rag.context import build_context, chat_messages
+    from rag.answer.context import build_context, chat_messages
 
     system = dict(chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id"))
     lines = system["system"].splitlines()

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from rag.errors import InputError
-from rag.retrieve import reciprocal_rank_fusion
+from rag.retrieval.retrieve import reciprocal_rank_fusion
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_fusion_rewards_agreement():
 
 
 def test_sentence_vectors_saved_at_indexing_serve_a_new_process(tmp_path):
-    from rag.evidence import SENTENCE_VECTORS, document_sentences
+    from rag.retrieval.evidence import SENTENCE_VECTORS, document_sentences
     from tests.fakes import fake_pipeline
 
     pipeline, _ = fake_pipeline(tmp_path, [])

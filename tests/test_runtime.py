@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ModelUnavailableError
-from rag.runtime import ModelServer, describe_exit
-from rag.types import EventKind
+from rag.llm.runtime import ModelServer, describe_exit
+from rag.values import EventKind
 from tests.conftest import make_pipeline
 
 QUESTION = "Siapa Menteri Komunikasi dan Informatika?"

@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkingConfig
-from rag.corpus import default_documents
-from rag.retrieve import MODES, retrieve
-from rag.shards import (
+from rag.articles.chunking import ChunkingConfig
+from rag.articles.corpus import default_documents
+from rag.retrieval.retrieve import MODES, retrieve
+from rag.store.index import build_index, load_index, save_index
+from rag.store.shards import (
     TermStats,
     bm25_part,
     slice_bm25,
@@ -18,8 +19,7 @@ from rag.shards import (
     term_stats,
     vocabulary,
 )
-from rag.store import build_index, load_index, save_index
-from rag.types import Document
+from rag.values import Document
 from tests.fakes import HashingEmbedder, fake_pipeline
 
 QUERIES = ["Produk apa saja yang dipasarkan Alibaba?", "Siapa Rudiantara?", "20 ribu programmer"]

@@ -8,8 +8,8 @@ import time
 import pytest
 
 from rag.errors import BusyError
-from rag.slots import SlotPool
-from rag.states import StateStore
+from rag.llm.slots import SlotPool
+from rag.llm.states import StateStore
 
 
 def test_a_free_slot_that_holds_the_prefix_is_chosen_first():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import IndexCorruptError, IndexMismatchError
-from rag.store import current_version, load_index
+from rag.store.index import current_version, load_index
 from tests.conftest import make_pipeline
 
 pytestmark = pytest.mark.slow

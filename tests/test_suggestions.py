@@ -23,7 +23,7 @@ from rag.suggestions import (
     read_pool,
     write_pool,
 )
-from rag.types import Document
+from rag.values import Document
 from tests.conftest import make_pipeline
 from tests.fakes import HashingEmbedder, fake_pipeline
 from tests.test_ui import FakePipeline

@@ -16,14 +16,14 @@ import gradio as gr
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkingConfig
-from rag.embed import Embedder
+from rag.articles.chunking import ChunkingConfig
+from rag.config.settings import Settings, resolve_settings
+from rag.embedding.embedder import Embedder
 from rag.errors import ConfigError, InputError
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
-from rag.settings import Settings, resolve_settings
-from rag.store import build_index, save_index
-from rag.types import Answer, Citation, Document, Event, EventKind, Hit, IndexReport, Passage
+from rag.store.index import build_index, save_index
+from rag.values import Answer, Citation, Document, Event, EventKind, Hit, IndexReport, Passage
 from ui import actions, app, articles, conversation, i18n, render
 from ui.actions import ALL_ARTICLES, Actions, check_api_args, doc_filter, question_problem
 from ui.app import build_app, check_bind, is_loopback, parse_auth

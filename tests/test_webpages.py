@@ -19,11 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from rag import cli, fetch, formats
+from rag import cli
+from rag.articles import fetch, formats
+from rag.articles.fetch import FetchLimits, refused_reason
+from rag.articles.formats import read_file, read_source, read_url
 from rag.errors import FetchError, InputError
-from rag.fetch import FetchLimits, refused_reason
-from rag.formats import read_file, read_source, read_url
-from rag.store import current_version, read_manifest
+from rag.store.index import current_version, read_manifest
 from tests.conftest import make_pipeline
 from tests.fakes import fake_pipeline
 from ui import render

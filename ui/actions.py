@@ -23,12 +23,12 @@ from typing import Any
 
 import gradio as gr
 
+from rag.answer.overview import button_question
+from rag.answer.questions import MAX_QUESTION_CHARS, clean_question
+from rag.config.settings import K_RANGE, LANGUAGES, check_choice, check_range
 from rag.errors import InputError, RagError
-from rag.overview import button_question
 from rag.pipeline import Pipeline
-from rag.questions import MAX_QUESTION_CHARS, clean_question
-from rag.settings import K_RANGE, LANGUAGES, check_choice, check_range
-from rag.types import Document, Event, EventKind
+from rag.values import Document, Event, EventKind
 from ui import render
 from ui.articles import document_from_paste, document_from_upload, document_from_url
 from ui.conversation import DONE, Conversation, Job, Turn

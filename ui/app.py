@@ -21,11 +21,11 @@ from functools import partial
 
 import gradio as gr
 
+from rag.articles.formats import suffixes
+from rag.config.settings import K_RANGE, LANGUAGES, Settings
 from rag.errors import ConfigError, RagError
 from rag.factory import build_pipeline
-from rag.formats import suffixes
 from rag.pipeline import Pipeline
-from rag.settings import K_RANGE, LANGUAGES, Settings
 from rag.suggestions import make_in_background
 from ui import a11y, feedback, history, openai_api, render, suggestions, theme
 from ui.actions import ALL_ARTICLES, Actions, answer_language_choices
@@ -42,7 +42,7 @@ EXAMPLES = [
 log = logging.getLogger(__name__)
 K_SLIDER = (K_RANGE[0], 10)  # the useful part of the range the API accepts
 # Gradio refuses bigger uploads outright; below it, our own checks (1 MB of text, 5 MB of
-# HTML: rag.formats) explain the limit.
+# HTML: rag.articles.formats) explain the limit.
 MAX_UPLOAD = "6mb"
 EMPTY_SOURCES = render.sources_html([], {})
 
@@ -483,7 +483,7 @@ def launch(
 ) -> str:
     """Start serving app; returns its local URL (at once when block is False). With the
     pipeline, the server also answers the OpenAI-compatible API (ui.openai_api)."""
-    # Answers run concurrently: the model's own line (rag.slots) decodes them together in
+    # Answers run concurrently: the model's own line (rag.llm.slots) decodes them together in
     # its slots, tells each reader its place, and refuses with "busy" past its bound.
     server, url, _ = app.queue(default_concurrency_limit=None).launch(
         server_name=host,

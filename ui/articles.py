@@ -2,9 +2,9 @@
 Document.
 
 What it does: checks an upload's name and size and reads it by its format with the same
-rules as the CLI (``rag.formats``: UTF-8 text or Markdown up to 1 MB, a web page's HTML up
+rules as the CLI (``rag.articles.formats``: UTF-8 text or Markdown up to 1 MB, a web page's HTML up
 to 5 MB), wraps pasted text as a Document, and reads a page from a URL (fetched safely:
-``rag.fetch``). Every problem is an ``InputError`` whose message says what to do, raised
+``rag.articles.fetch``). Every problem is an ``InputError`` whose message says what to do, raised
 before anything is indexed.
 
 What it does not do: index anything or touch the pipeline; ``ui.actions`` does that.
@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.corpus import decode_article, document_from_text, slugify
+from rag.articles.corpus import decode_article, document_from_text, slugify
+from rag.articles.formats import described, is_url, read_file, read_url, suffixes
 from rag.errors import InputError
-from rag.formats import described, is_url, read_file, read_url, suffixes
-from rag.types import Document
+from rag.values import Document
 
 MAX_TITLE_CHARS = 200
 

@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-from rag.types import Answer, Hit
+from rag.values import Answer, Hit
 
 STREAMING, DONE, STOPPED, FAILED, WAITING = "streaming", "done", "stopped", "failed", "waiting"
 

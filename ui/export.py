@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rag.types import Citation, Document
+from rag.values import Citation, Document
 from ui.conversation import DONE, FAILED, STOPPED, Turn
 from ui.i18n import t
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag.types import Answer, Citation, Hit, Passage
+from rag.values import Answer, Citation, Hit, Passage
 from ui import export
 from ui.actions import SKIP, Actions
 from ui.conversation import DONE, FAILED, STOPPED, Conversation, Turn

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from gradio_client import Client
 
-from rag.stats import percentile
+from eval.stats import percentile
 from ui.app import is_loopback
 
 QUESTIONS = [

@@ -42,10 +42,10 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from rag.answer.questions import clean_question
 from rag.errors import BackendError, InputError, RagError
 from rag.pipeline import Pipeline
-from rag.questions import clean_question
-from rag.types import Answer, Citation, Document, EventKind
+from rag.values import Answer, Citation, Document, EventKind
 from ui.actions import check_api_args
 
 MODEL_ID = "article-assistant"

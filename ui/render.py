@@ -24,12 +24,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.cite import MARKER, marker_numbers
-from rag.types import Answer, Citation, Document, Hit
+from rag.answer.cite import MARKER, marker_numbers
+from rag.values import Answer, Citation, Document, Hit
 from ui.conversation import DONE, FAILED, STOPPED, WAITING, Turn
 from ui.i18n import t
 
-# "[2]" or "[1, 3]" as written by rag.cite (after escaping, brackets and digits are intact).
+# "[2]" or "[1, 3]" as written by rag.answer.cite (after escaping, brackets and digits are intact).
 TIMING_STEPS = ("retrieve", "generate", "total")
 CARD_DOCS = 3  # articles described on the chat tab's card; the rest are counted
 

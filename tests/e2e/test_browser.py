@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from rag.config.settings import resolve_settings
 from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
-from rag.settings import resolve_settings
 from rag.suggestions import Pool, Suggestion, pool_key, pool_path, write_pool
-from rag.types import EventKind
+from rag.values import EventKind
 from tests.conftest import ANSWER_KEYS
 from ui.app import build_app, launch, warm_up
 

@@ -1,0 +1,1 @@
+"""From passages to an answer: prompts, drafting, verification, refusal, follow-ups."""

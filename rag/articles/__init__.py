@@ -1,0 +1,1 @@
+"""Articles in: reading by format (files and URLs), cleaning, sentences, passages."""

@@ -1,0 +1,1 @@
+"""The sentence-transformers embedder and its offline weights."""

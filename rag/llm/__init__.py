@@ -1,0 +1,1 @@
+"""LLM backends behind one interface, and the supervised llama.cpp process."""

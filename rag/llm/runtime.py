@@ -1,0 +1,388 @@
+"""The embedded LLM's runtime: llama.cpp's own server in a child process, supervised.
+
+Does: start ``llama-server`` (built from the llama.cpp sources that llama-cpp-python
+vendors, for a named x86-64 level; see the Makefile) on a free port of 127.0.0.1 with one
+GGUF model and N parallel slots, which decode concurrent requests together (continuous
+batching); wait until it answers; save and restore a slot's evaluated prompt (its KV
+state) to and from files; restart it when it has died (a crash, an out-of-memory kill) or
+hangs; stop it with the process that started it (the kernel ends it when its parent is
+gone). A crash of llama.cpp therefore costs the answers in flight, never the process that
+serves users.
+
+Doesn't: speak the completion protocol (``rag.llm.backends`` does, through LangChain's OpenAI
+clients), choose the model (``rag.config.profiles`` does) or decide which states to keep
+(``rag.llm.states`` does).
+
+>>> describe_exit(-11)
+'crashed (SIGSEGV)'
+>>> describe_exit(-9)
+'was killed (SIGKILL; out of memory, or killed by hand)'
+>>> default_slots(cores=2, memory_gb=24)
+8
+>>> default_slots(cores=1, memory_gb=2)
+2
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+from rag.errors import ModelUnavailableError
+
+log = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT_S = 180.0  # a 1 GB model loads in seconds, even on a busy 2-core machine
+LOG_TAIL_LINES = 12
+EXIT_GRACE_S = 2.0  # how long a failed request waits for the model process's exit status
+SLOT_CALL_TIMEOUT_S = 60.0  # saving or restoring a state of some tens of MB
+SERVER_BINARY = "llama-server"
+PR_SET_PDEATHSIG = 1
+MAX_SLOTS = 8  # decoding is bound by reading the weights: past ~8 sequences a step gains little
+
+
+def describe_exit(returncode: int | None) -> str:
+    """How a child process ended, in words."""
+    if returncode is None:
+        return "is running"
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    name = signal.Signals(-returncode).name
+    if name == "SIGKILL":
+        return "was killed (SIGKILL; out of memory, or killed by hand)"
+    if name in ("SIGTERM", "SIGINT"):
+        return f"was stopped ({name})"
+    return f"crashed ({name})"
+
+
+def default_slots(cores: int | None = None, memory_gb: float | None = None) -> int:
+    """Parallel slots for this machine: four per core, at most 8, and one per GB of memory
+    (a slot's KV cache at 4,096 tokens is about 0.1 GB for the 1.5B model; the rest is room)."""
+    cores = cores or os.cpu_count() or 1
+    if memory_gb is None:
+        memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return max(1, min(MAX_SLOTS, 4 * cores, int(memory_gb)))
+
+
+def server_binary() -> Path:
+    """The llama-server executable: ``$RAG_LLAMA_SERVER``, else the one beside Python."""
+    configured = os.environ.get("RAG_LLAMA_SERVER")
+    path = Path(configured) if configured else Path(sys.executable).with_name(SERVER_BINARY)
+    if not path.is_file() or not os.access(path, os.X_OK):
+        found = shutil.which(SERVER_BINARY) if not configured else None
+        if found:
+            return Path(found)
+        raise ModelUnavailableError(
+            f"no llama-server executable at {path}; run `make setup` (it builds one for this "
+            "machine's x86-64 level) or point RAG_LLAMA_SERVER at one."
+        )
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel kills it when the thread that forked it ends."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class _Spawner:
+    """Starts children from one thread that lives as long as the process: the kernel's
+    parent-death signal follows the forking *thread*, so a child started from a web
+    request's short-lived worker thread would otherwise die with that thread."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, daemon=True, name="model-spawner").start()
+
+    def _run(self) -> None:
+        while True:
+            start, reply = self._jobs.get()
+            try:
+                reply.put((start(), None))
+            except Exception as exc:  # handed back to the caller, raised there
+                reply.put((None, exc))
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        reply: queue.Queue = queue.Queue(maxsize=1)
+        self._jobs.put((start, reply))
+        process, error = reply.get()
+        if error is not None:
+            raise error
+        return process
+
+
+_SPAWNER: _Spawner | None = None
+_SPAWNER_LOCK = threading.Lock()
+
+
+def _spawner() -> _Spawner:
+    global _SPAWNER
+    with _SPAWNER_LOCK:
+        if _SPAWNER is None:
+            _SPAWNER = _Spawner()
+        return _SPAWNER
+
+
+class ModelServer:
+    """One supervised llama-server process for one GGUF model, with ``slots`` parallel
+    sequences of ``n_ctx`` tokens each."""
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        n_ctx: int,
+        threads: int | None = None,
+        slots: int = 1,
+        state_dir: Path | None = None,
+    ):
+        self.model_path = str(model_path)
+        self.n_ctx = n_ctx
+        self.threads = threads or os.cpu_count() or 1
+        self.slots = slots
+        self.state_dir = state_dir
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+        self.restarts = 0
+        self.last_failure = ""
+        self.on_start: list[Callable[[ModelServer], None]] = []  # e.g. restore saved states
+        self._lock = threading.RLock()
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (lives as long as the server)
+            prefix="rag-llm-", suffix=".log", delete=False
+        )
+        atexit.register(self.stop)
+
+    # -- what the backend needs ------------------------------------------------------------
+    @property
+    def root_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.root_url}/v1"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def ensure(self) -> str:
+        """The server's base URL, starting (or restarting) it when it is not running."""
+        with self._lock:
+            if not self.running():
+                if self.process is not None:
+                    self.restarts += 1
+                self._start()
+                for hook in self.on_start:
+                    hook(self)
+            return self.base_url
+
+    def recover(self) -> str:
+        """After a failed request: say what happened to the model process, and restart it.
+
+        A dead process (crash, OOM kill) is restarted; a live one failed by hanging past the
+        timeout, so it is killed and restarted. Returns the explanation for the user.
+        """
+        with self._lock:
+            # A killed process closes its socket a moment before its exit status is ready.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                if self.process is not None:
+                    self.process.wait(timeout=EXIT_GRACE_S)
+            if self.running():
+                what = "stopped responding (timeout); it was restarted"
+                self._kill()
+            else:
+                code = self.process.returncode if self.process else None
+                what = f"{describe_exit(code)}; it was restarted"
+            self.last_failure = what
+            log.warning("the model process %s", what)
+            try:
+                self.ensure()
+            except ModelUnavailableError as exc:
+                what = f"{what.removesuffix('; it was restarted')}, and could not restart: {exc}"
+                self.last_failure = what
+            return what
+
+    def stop(self) -> None:
+        with self._lock:
+            self._kill()
+
+    def model_settings(self) -> dict[str, str | int | bool]:
+        """How this process loads the model, as llama-cpp-python's ModelSettings fields (the
+        benchmark's in-process reference loads the same GGUF with the same)."""
+        return {
+            "model": self.model_path,
+            "n_ctx": self.n_ctx,
+            "n_threads": self.threads,
+            "n_batch": 512,
+            "logits_all": False,
+            "verbose": False,
+        }
+
+    # -- slots and their states --------------------------------------------------------------
+    def slot_states(self) -> list[dict]:
+        """What each slot holds now (llama-server's ``/slots``)."""
+        with urllib.request.urlopen(f"{self.root_url}/slots", timeout=10) as reply:
+            return json.load(reply)
+
+    def idle_slot(self) -> int | None:
+        """A slot that is not answering anything now, or None when all are busy."""
+        try:
+            for slot in self.slot_states():
+                if not slot.get("is_processing"):
+                    return int(slot["id"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return None
+
+    def slot_action(self, slot: int, action: str, filename: str = "") -> dict:
+        """Save, restore or erase one slot's evaluated prompt (files in ``state_dir``)."""
+        body = json.dumps({"filename": filename} if filename else {}).encode()
+        request = urllib.request.Request(
+            f"{self.root_url}/slots/{slot}?action={action}",
+            body,
+            {"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=SLOT_CALL_TIMEOUT_S) as reply:
+                return json.load(reply)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:300]
+            raise ModelUnavailableError(f"slot {slot} {action} failed: {detail}") from exc
+
+    # -- process management ----------------------------------------------------------------
+    def command(self) -> list[str]:
+        """The llama-server command line."""
+        command = [
+            str(server_binary()),
+            "--model", self.model_path,
+            "--host", "127.0.0.1",
+            "--port", str(self.port),
+            "--threads", str(self.threads),
+            "--threads-batch", str(self.threads),
+            # Every slot gets the profile's whole context (no unified pool to run out of).
+            "--ctx-size", str(self.n_ctx * self.slots),
+            "--parallel", str(self.slots),
+            "--no-kv-unified",
+            "--cont-batching",
+            "--batch-size", "512",
+            "--no-webui",
+            # No empty run at start: it costs a restarted or cold process a second of both
+            # cores; the weights are memory-mapped, so the first question pays nothing more.
+            "--no-warmup",
+        ]  # fmt: skip
+        if self.state_dir is not None:
+            command += ["--slot-save-path", str(self.state_dir)]
+        return command
+
+    def _start(self) -> None:
+        if not Path(self.model_path).is_file():
+            raise ModelUnavailableError(
+                f"no GGUF model at {self.model_path}; run `rag doctor` to see what is missing."
+            )
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.port = _free_port()
+        command = self.command()
+
+        def start() -> subprocess.Popen:
+            with open(self._log.name, "ab") as log_file:
+                return subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the model
+                    preexec_fn=_die_with_parent,
+                )
+
+        self.process = _spawner().spawn(start)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                raise ModelUnavailableError(
+                    f"the model process {describe_exit(code)} while loading {self.model_path}.\n"
+                    f"{self.log_tail()}\nRun `rag doctor` for the runtime's CPU features and "
+                    "the model file's state."
+                )
+            try:
+                with urllib.request.urlopen(f"{self.root_url}/health", timeout=2) as reply:
+                    if json.load(reply).get("status") == "ok":
+                        return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(0.05)
+        self._kill()
+        raise ModelUnavailableError(
+            f"the model process did not answer within {STARTUP_TIMEOUT_S:.0f} s of starting "
+            f"with {self.model_path}; it was stopped.\n{self.log_tail()}"
+        )
+
+    def _kill(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()  # a stopped (SIGSTOP) process only dies of SIGKILL
+            self.process.wait(timeout=5)
+
+    def log_tail(self) -> str:
+        lines = Path(self._log.name).read_text("utf-8", "replace").splitlines()
+        tail = "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:])
+        return f"Its last log lines:\n{tail}" if tail else "It logged nothing."
+
+
+def runtime_info(binary: Path | None = None) -> dict[str, str]:
+    """The llama-server build: its version and the CPU features it was compiled for.
+
+    Both are logged before the model loads, so a start with no model file reports them
+    in milliseconds (and then fails, as it should, on the missing file).
+    """
+    done = subprocess.run(
+        [str(binary or server_binary()), "--log-verbosity", "5", "--no-webui",
+         "--port", "0", "--model", "/nonexistent/report-only.gguf"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    version = re.search(r"version: (.+)", output)
+    features = re.search(r"system_info: (.+)", output)
+    if features is None:  # it died before it could say: that is the report
+        return {"returncode": str(done.returncode), "output": output.strip()[-500:]}
+    return {
+        "returncode": "0",
+        "output": f"{features.group(1)} version: {version.group(1) if version else '?'}",
+    }

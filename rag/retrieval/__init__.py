@@ -1,0 +1,1 @@
+"""Finding passages for a question (modes) and the evidence sentences in them."""

@@ -1,0 +1,1 @@
+"""The persisted index: passages, dense vectors, BM25, shards, manifest."""
