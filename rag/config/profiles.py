@@ -15,11 +15,13 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
 
-from rag.config.settings import PromptMode
 from rag.errors import ConfigError
 
 DATA = Path(__file__).parents[1] / "data"
+PromptMode = Literal["completion", "chat"]  # a text prompt (base models), or chat messages
+PROMPT_MODES: tuple[str, ...] = get_args(PromptMode)
 
 
 @dataclass(frozen=True)

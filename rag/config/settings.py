@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+from rag.config.profiles import PROMPT_MODES, PromptMode, profiles
 from rag.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -23,10 +24,8 @@ DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
 
 Language = Literal["auto", "id", "en"]  # the answer language; auto follows the question
 Backend = Literal["llamacpp", "openai"]  # see rag.llm.backends.BACKENDS
-PromptMode = Literal["completion", "chat"]  # a text prompt (base models), or chat messages
 LANGUAGES: tuple[str, ...] = get_args(Language)
 BACKENDS: tuple[str, ...] = get_args(Backend)
-PROMPT_MODES: tuple[str, ...] = get_args(PromptMode)
 Engine = Literal["local", "ray"]  # where indexing runs and shards are searched
 ENGINES: tuple[str, ...] = get_args(Engine)
 K_RANGE = (1, 50)  # passages retrieved per question
@@ -116,8 +115,6 @@ def resolve_settings(**flags: Any) -> Settings:
 
 def _check(s: Settings) -> None:
     """Every choice and range, with what to use instead."""
-    from rag.config.profiles import profiles  # reads rag/data/profiles.toml
-
     check_choice("profile", s.profile, tuple(profiles()))
     check_choice("llm_backend", s.llm_backend, BACKENDS)
     check_choice("openai_mode", s.openai_mode, PROMPT_MODES)

@@ -37,7 +37,7 @@ from rag.articles.chunking import ChunkingConfig, chunk_document
 from rag.articles.corpus import read_article_file
 from rag.articles.formats import read_file_bytes
 from rag.config.settings import Settings
-from rag.embedding.embedder import Embedder
+from rag.embedding.embedder import Embedder, load_embedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.store.dense import build_dense_index
 from rag.store.index import (
@@ -137,10 +137,8 @@ class PassageEmbedder:
     def __init__(self, settings: Settings):
         import torch
 
-        from rag.factory import make_embedder
-
         torch.set_num_threads(1)  # one CPU per actor: more threads would only contend
-        self.embedder = make_embedder(settings)
+        self.embedder = load_embedder(settings.embed_model, settings.model_cache)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embedder.embed_many(texts, "passage")
