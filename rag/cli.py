@@ -2,6 +2,11 @@
 
 Every expected failure becomes a one-line ``error: ...`` on stderr and an exit code
 (2 for bad input), never a traceback.
+
+The commands that belong to the assistant's users (``serve`` in ui, ``eval`` in eval,
+``bench`` in bench) register themselves: each is an entry point of the group
+``rag.commands`` (pyproject.toml), a function that adds its subcommand to the parser, so
+this module imports none of them.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from rag import engines
@@ -28,6 +35,7 @@ from rag.values import Document, EventKind
 
 # Choices are checked by resolve_settings, so that a flag, a variable and a config file
 # are refused with the same message; the help lists them.
+COMMANDS_GROUP = "rag.commands"
 BACKEND_HELP = f"LLM backend: {' or '.join(BACKENDS)} (default {Settings.llm_backend})"
 PROFILE_HELP = f"embedded model profile: {', '.join(profiles())} (default {Settings.profile})"
 
@@ -42,7 +50,8 @@ def add_engine_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
+def pipeline_for(args: argparse.Namespace, progress: bool = True) -> Pipeline:
+    """The pipeline a command's flags ask for (flags it does not have count as not given)."""
     names = ("k", "index_dir", "backend", "lang", "profile", "engine", "address", "shards")
     flags = {name: getattr(args, name, None) for name in names}
     flags["llm_backend"] = flags.pop("backend")
@@ -52,7 +61,7 @@ def _pipeline(args: argparse.Namespace, progress: bool = True) -> Pipeline:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    pipeline = _pipeline(args)
+    pipeline = pipeline_for(args)
     documents = engines.read_articles(pipeline.settings, args.files)  # all checked first
     report = pipeline.index_documents(documents, rebuild=args.rebuild)
     print(report.message)
@@ -85,7 +94,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    result = _pipeline(args, progress=not args.json).search(args.question, k=args.k, mode=args.mode)
+    result = pipeline_for(args, progress=not args.json).search(
+        args.question, k=args.k, mode=args.mode
+    )
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
         return 0
@@ -112,7 +123,7 @@ def _print_answer(answer, verbose: bool) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    pipeline = _pipeline(args, progress=not args.json)
+    pipeline = pipeline_for(args, progress=not args.json)
     if args.json:
         answer = pipeline.ask(args.question, lang=args.lang, k=args.k)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -130,7 +141,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """A terminal conversation: follow-up questions are rewritten with the history."""
-    pipeline = _pipeline(args)
+    pipeline = pipeline_for(args)
     pipeline.warm_up()
     make_in_background(pipeline)  # suggested questions of articles that have none yet
     suggester = Suggester(pipeline)
@@ -157,40 +168,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"  suggested: {suggestion}")
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.run import run_evaluation  # the evaluation pulls in plotting: load on demand
-
-    summary = run_evaluation(
-        _pipeline(args),
-        Path(args.dataset),
-        Path(args.out),
-        retrieval_only=args.retrieval_only,
-        baselines=[] if args.no_baselines else args.baselines.split(","),
-        conversations=Path(args.conversations) if args.conversations else None,
-    )
-    print(summary)
-    return 0
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from ui.app import serve  # Gradio is only needed for the web app
-
-    pipeline = _pipeline(args)
-    pipeline.warm_up()  # a model that cannot start stops here, with its reason
-    serve(
-        pipeline.settings,
-        host=args.host,
-        port=args.port,
-        auth=args.auth,
-        no_auth=args.no_auth,
-    )
-    return 0
-
-
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rag.doctor import run
 
-    return run(_pipeline(args, progress=False).settings, setup=args.setup)
+    return run(pipeline_for(args, progress=False).settings, setup=args.setup)
 
 
 def cmd_feedback_export(args: argparse.Namespace) -> int:
@@ -209,10 +190,11 @@ def cmd_feedback_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from bench.cli import main as bench_main  # the benchmark has its own options
-
-    return bench_main(args.options)
+def registered_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """The installed packages' command registrations (entry points of ``rag.commands``), by
+    name: each adds its subcommands to the ``rag`` parser."""
+    found = sorted(entry_points(group=COMMANDS_GROUP), key=lambda ep: ep.name)
+    return [ep.load() for ep in found]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--index-dir", help="where the index lives (env RAG_INDEX_DIR)")
     sub = parser.add_subparsers(dest="command", required=True)
+    parser.commands = sub.choices  # type: ignore[attr-defined]  # name -> its parser
 
     p = sub.add_parser("index", help="add or update articles in the index")
     p.add_argument(
@@ -276,36 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         )
         p.set_defaults(func=func)
 
-    p = sub.add_parser("eval", help="score retrieval and answers on a question set")
-    p.add_argument("--dataset", required=True, help="JSONL question set (see eval/README.md)")
-    p.add_argument("--out", required=True, help="folder for records, metrics and report")
-    p.add_argument("--retrieval-only", action="store_true", help="skip the LLM")
-    p.add_argument(
-        "--conversations", help="JSONL conversations with follow-ups (see eval/README.md)"
-    )
-    p.add_argument(
-        "--baselines",
-        default="langchain_tutorial,whole_article",
-        help="comma-separated baselines to score beside the assistant",
-    )
-    p.add_argument(
-        "--no-baselines",
-        action="store_true",
-        help="score only the assistant, not the baseline pipelines",
-    )
-    p.add_argument("--k", type=int)
-    p.add_argument("--backend", help=BACKEND_HELP)
-    p.add_argument("--profile", help=PROFILE_HELP)
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("serve", help="the web chat (Gradio) at http://HOST:PORT")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=7860)
-    p.add_argument("--auth", help="user:password, required to bind a non-local address")
-    p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
-    p.add_argument("--profile", help=PROFILE_HELP)
-    add_engine_flags(p)
-    p.set_defaults(func=cmd_serve)
+    for register in registered_commands():
+        register(sub)
 
     p = sub.add_parser("doctor", help="versions, CPU, runtime build, models, index, a test run")
     p.add_argument("--profile", help="embedded model profile to check")
@@ -324,12 +279,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write them to this file (default: print them)")
     p.set_defaults(func=cmd_feedback_export)
 
-    p = sub.add_parser(
-        "bench", help="speed, memory and scale figures (see rag bench --help)", add_help=False
-    )
-    p.add_argument("options", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_bench)
     return parser
+
+
+def passthrough(parser: argparse.ArgumentParser, first: list[str]) -> Callable | None:
+    """The function of a command that parses its own options (its parser's default
+    ``passthrough=True``, as ``rag bench``), when ``first`` names one."""
+    command = parser.commands.get(first[0]) if first else None  # type: ignore[attr-defined]
+    if command is not None and command.get_default("passthrough"):
+        return command.get_default("func")
+    return None
 
 
 class StderrHandler(logging.StreamHandler):
@@ -359,9 +318,10 @@ def show_progress_lines() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:  # its options, --help included, belong to bench.cli
-        return cmd_bench(argparse.Namespace(options=argv[1:]))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if own := passthrough(parser, argv[:1]):  # its options, --help included, are its own
+        return own(argparse.Namespace(options=argv[1:]))
+    args = parser.parse_args(argv)
     show_progress_lines()
     try:
         return args.func(args)

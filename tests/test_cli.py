@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from rag.cli import main
+from rag.cli import build_parser, main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -88,3 +88,10 @@ def test_bench_options_reach_the_benchmark(capsys):
         main(["bench", "--help"])
     assert exit_.value.code == 0
     assert "--quick" in capsys.readouterr().out
+
+
+def test_the_users_commands_register_themselves():
+    """serve, eval and bench live in ui, eval and bench; they reach `rag` as entry points."""
+    commands = build_parser().commands
+    assert {"serve", "eval", "bench"} <= set(commands)
+    assert commands["bench"].get_default("passthrough")

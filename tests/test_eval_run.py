@@ -121,7 +121,7 @@ def test_a_timed_out_answer_is_recorded_as_failed_and_the_run_exits_0(
 ):
     pipeline, dataset, _ = setup
     monkeypatch.setattr(answers, "BASELINES", {"slow": slow_baseline})
-    monkeypatch.setattr(cli, "_pipeline", lambda args, progress=True: pipeline)
+    monkeypatch.setattr(cli, "pipeline_for", lambda args, progress=True: pipeline)
     out = tmp_path / "out"
 
     code = cli.main(["eval", "--dataset", str(dataset), "--out", str(out), "--baselines", "slow"])
@@ -213,7 +213,7 @@ def test_a_question_about_an_article_not_in_the_index_is_a_one_line_error(
 ):
     pipeline, dataset, _ = setup
     write_dataset(dataset, [*QUESTIONS, question("q-5", "Apa?", [], "", doc="idk-valid-p000")])
-    monkeypatch.setattr(cli, "_pipeline", lambda args, progress=True: pipeline)
+    monkeypatch.setattr(cli, "pipeline_for", lambda args, progress=True: pipeline)
 
     code = cli.main(["eval", "--dataset", str(dataset), "--out", str(tmp_path / "out")])
 

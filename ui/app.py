@@ -22,9 +22,8 @@ from functools import partial
 import gradio as gr
 
 from rag.articles.formats import suffixes
-from rag.config.settings import K_RANGE, LANGUAGES, Settings
+from rag.config.settings import K_RANGE, LANGUAGES
 from rag.errors import ConfigError, RagError
-from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.suggestions import make_in_background
 from ui import a11y, feedback, history, openai_api, render, suggestions, theme
@@ -514,16 +513,14 @@ def warm_up(pipeline: Pipeline) -> None:
 
 
 def serve(
-    settings: Settings,
+    pipeline: Pipeline,
     host: str = "127.0.0.1",
     port: int = 7860,
     auth: str | tuple[str, str] | None = None,
     no_auth: bool = False,
 ) -> None:
-    """Serve the app until interrupted; refuses a non-local host without auth or no_auth."""
+    """Serve the app over a warmed-up pipeline until interrupted; refuses a non-local host
+    without auth or no_auth."""
     credentials = check_bind(host, auth, no_auth)
-    pipeline = build_pipeline(settings, progress=True)
-    log.info("Loading the index and the models…")
-    warm_up(pipeline)
     make_in_background(pipeline)  # suggested questions of articles that have none yet
     launch(build_app(pipeline), host, port, credentials, pipeline=pipeline)
