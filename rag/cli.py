@@ -22,12 +22,12 @@ from pathlib import Path
 from rag import engines
 from rag.articles.formats import described, read_source
 from rag.articles.webpage import describe
-from rag.config.profiles import profiles
 from rag.config.settings import BACKENDS, LANGUAGES, Settings, resolve_settings
 from rag.errors import RagError
 from rag.factory import build_pipeline
 from rag.feedback import export as export_feedback
 from rag.feedback import feedback_path
+from rag.llm.profiles import profiles
 from rag.pipeline import Pipeline
 from rag.retrieval.retrieve import MODES
 from rag.suggestions import PoolMaker, Suggester, make_in_background

@@ -25,11 +25,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.config.profiles import get_profile
 from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import sha256_file
 from rag.llm import gguf
+from rag.llm.profiles import get_profile
 from rag.llm.runtime import ModelServer, runtime_info
 
 PACKAGES = (

@@ -28,11 +28,11 @@ from rag.answer.refusal import RefusalPolicy, refusal_text
 from rag.answer.summaries import overview_draft
 from rag.articles.chunking import ChunkingConfig
 from rag.articles.corpus import default_documents
-from rag.config.profiles import get_profile
 from rag.config.settings import Settings
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
 from rag.llm.backends import Backend, text_of
+from rag.llm.profiles import get_profile
 from rag.retrieval.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
 from rag.retrieval.retrieve import MODES, retrieve
 from rag.store.index import (

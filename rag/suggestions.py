@@ -40,12 +40,12 @@ import numpy as np
 
 from rag.answer.context import Context, build_context, load_prompt
 from rag.answer.followup import is_follow_up
-from rag.config.profiles import get_profile
 from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import file_identity, sha256_text
 from rag.llm import gguf
 from rag.llm.backends import Waiting
+from rag.llm.profiles import get_profile
 from rag.pipeline import Pipeline
 from rag.store.index import content_hash
 from rag.text.language import SUPPORTED, detect_language

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.config.profiles import get_profile
 from rag.config.settings import resolve_settings
 from rag.doctor import CPU_FLAGS, cpu_flags, runtime_features
 from rag.llm import gguf
+from rag.llm.profiles import get_profile
 
 RAG = str(Path(sys.executable).with_name("rag"))
 

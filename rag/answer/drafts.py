@@ -37,11 +37,11 @@ from rag.answer.grounded import (
     unit_candidates,
 )
 from rag.answer.overview import overview_sentences
-from rag.config.profiles import Profile
 from rag.config.settings import PromptMode
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError
 from rag.llm.backends import Backend, Report, Waiting
+from rag.llm.profiles import Profile
 from rag.retrieval.evidence import Evidence, sentences_in
 from rag.store.index import IndexStore
 from rag.values import Event, EventKind, Hit

@@ -1,1 +1,1 @@
-"""Settings and the embedded model profiles."""
+"""Settings: one resolve order for every setting."""

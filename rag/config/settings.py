@@ -16,8 +16,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from rag.config.profiles import PROMPT_MODES, PromptMode, profiles
 from rag.errors import ConfigError
+from rag.llm.profiles import PROMPT_MODES, PromptMode, profiles
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"

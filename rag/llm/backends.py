@@ -26,11 +26,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.config.profiles import Profile, get_profile
 from rag.config.settings import PromptMode, Settings
 from rag.errors import BackendError, ModelUnavailableError
 from rag.fileio import file_identity
 from rag.llm import gguf
+from rag.llm.profiles import Profile, get_profile
 from rag.llm.runtime import ModelServer, default_slots, server_binary
 from rag.llm.slots import SlotPool
 from rag.llm.states import StateStore

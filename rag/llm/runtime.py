@@ -10,7 +10,7 @@ gone). A crash of llama.cpp therefore costs the answers in flight, never the pro
 serves users.
 
 Doesn't: speak the completion protocol (``rag.llm.backends`` does, through LangChain's OpenAI
-clients), choose the model (``rag.config.profiles`` does) or decide which states to keep
+clients), choose the model (``rag.llm.profiles`` does) or decide which states to keep
 (``rag.llm.states`` does).
 
 >>> describe_exit(-11)
