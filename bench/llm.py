@@ -27,7 +27,8 @@ import numpy as np
 from bench.measure import decode_rate, ms_since, timed_stream
 from eval.stats import summarize
 from rag.answer.drafts import Prompt, generation_limits
-from rag.llm.backends import Backend, LlamaCppBackend
+from rag.llm.base import Backend
+from rag.llm.llamacpp import LlamaCppBackend
 from rag.llm.runtime import ModelServer
 from rag.pipeline import Pipeline
 from rag.values import EventKind

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from rag.config.settings import Settings, resolve_settings
 from rag.embedding.embedder import Embedder, load_embedder
-from rag.llm.backends import Backend, get_backend
+from rag.llm.base import Backend
+from rag.llm.profiles import get_profile
+from rag.llm.registry import make_backend as registered_backend
 from rag.pipeline import Pipeline
 
 
@@ -20,7 +22,12 @@ def make_embedder(settings: Settings) -> Embedder:
 
 def make_backend(settings: Settings) -> Backend:
     """The settings' LLM backend: the profile's embedded model or an OpenAI-compatible server."""
-    return get_backend(settings)
+    return registered_backend(
+        settings.llm_backend,
+        settings.options(),
+        get_profile(settings.profile),
+        settings.model_cache,
+    )
 
 
 def build_pipeline(settings: Settings | None = None, progress: bool = False) -> Pipeline:

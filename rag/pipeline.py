@@ -31,7 +31,7 @@ from rag.articles.corpus import default_documents
 from rag.config.settings import Settings
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
-from rag.llm.backends import Backend, text_of
+from rag.llm.base import Backend, text_of
 from rag.llm.profiles import get_profile
 from rag.retrieval.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
 from rag.retrieval.retrieve import MODES, retrieve

@@ -44,7 +44,7 @@ from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import file_identity, sha256_text
 from rag.llm import gguf
-from rag.llm.backends import Waiting
+from rag.llm.base import Waiting
 from rag.llm.profiles import get_profile
 from rag.pipeline import Pipeline
 from rag.store.index import content_hash

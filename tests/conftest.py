@@ -14,7 +14,7 @@ from rag.articles.corpus import default_documents
 from rag.config.settings import resolve_settings
 from rag.embedding.embedder import E5Embedder, SentenceTransformerEmbedder
 from rag.factory import build_pipeline
-from rag.llm import backends as llm
+from rag.llm import llamacpp
 from rag.pipeline import Pipeline
 
 # The keys of `rag ask --json`, which the Gradio `ask` endpoint returns too.
@@ -43,7 +43,7 @@ def no_models_in_fast_tests(request, monkeypatch):
 
     monkeypatch.setattr(SentenceTransformerEmbedder, "__init__", refuse)
     monkeypatch.setattr(E5Embedder, "__init__", refuse)
-    monkeypatch.setattr(llm, "model_server", refuse)
+    monkeypatch.setattr(llamacpp, "model_server", refuse)
 
 
 @pytest.fixture(scope="session")

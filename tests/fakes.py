@@ -23,7 +23,7 @@ from langchain_core.language_models import FakeListLLM
 
 from rag.config.settings import DEFAULT_EMBED_MODEL, resolve_settings
 from rag.embedding.embedder import Embedder
-from rag.llm.backends import Backend, Report
+from rag.llm.base import Backend, Report
 from rag.pipeline import Pipeline
 from rag.text.analyzer import analyze
 from rag.values import Document

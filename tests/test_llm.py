@@ -7,7 +7,10 @@ hang, or die mid-answer); the assistant must say so and fall back to an extracti
 
 from __future__ import annotations
 
+import dataclasses
 import http.server
+import inspect
+import json
 import socket
 import threading
 import time
@@ -18,7 +21,8 @@ import pytest
 from rag.config import settings
 from rag.config.settings import resolve_settings
 from rag.errors import BackendError, ConfigError
-from rag.llm.backends import BACKENDS, get_backend
+from rag.factory import make_backend as get_backend
+from rag.llm.registry import BACKENDS
 from tests.conftest import make_pipeline
 
 
@@ -135,3 +139,35 @@ def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_
     assert answer.raw_answer
     local = pipeline.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
     assert answer.raw_answer == local.raw_answer  # same model, same greedy decoding
+
+
+def _other_value(f) -> object:
+    """A valid value for an option other than its default."""
+    default = f.default
+    if f.type in ("int", "float"):
+        return default + 1
+    if f.type == "PromptMode":
+        return "chat" if default != "chat" else "completion"
+    return default + "-x" if default else "x"
+
+
+@pytest.mark.parametrize("name", list(BACKENDS))
+def test_every_backend_declares_its_own_options_as_settings(name, monkeypatch, tmp_path):
+    """The registry's contract: a backend is its name, a complete class and its own options,
+    each one a setting (a flag, a RAG_ variable, a config file key) checked on resolving."""
+    backend = BACKENDS[name]
+    assert backend.name == name and not inspect.isabstract(backend)
+    backend.Options().check()
+    monkeypatch.setenv("RAG_CONFIG", str(tmp_path / "rag.toml"))
+    assert isinstance(resolve_settings(llm_backend=name).options(), backend.Options)
+    for f in dataclasses.fields(backend.Options):
+        value = _other_value(f)
+        assert getattr(resolve_settings(**{f.name: value}), f.name) == value
+        monkeypatch.setenv(f"RAG_{f.name.upper()}", str(value))
+        assert getattr(resolve_settings(), f.name) == value
+        monkeypatch.delenv(f"RAG_{f.name.upper()}")
+        (tmp_path / "rag.toml").write_text(f"{f.name} = {json.dumps(value)}\n")
+        assert getattr(resolve_settings(), f.name) == value
+    assert not set(backend.Options.__dataclass_fields__) & set(
+        settings.Settings.__dataclass_fields__
+    )

@@ -253,7 +253,7 @@ def test_the_app_has_the_suggestion_buttons_and_no_new_public_endpoint(tmp_path)
 def test_rag_index_makes_pools_only_when_asked(tmp_path, monkeypatch):
     pipeline, _ = fake_pipeline(tmp_path, [])
     made = []
-    monkeypatch.setattr(cli, "_pipeline", lambda args: pipeline)
+    monkeypatch.setattr(cli, "pipeline_for", lambda args: pipeline)
     monkeypatch.setattr(PoolMaker, "make_missing", lambda self: made.append(self.missing()))
     assert cli.main(["index"]) == 0 and made == []
     assert cli.main(["index", "--suggestions"]) == 0 and made == [["jack-ma-bali"]]

@@ -37,11 +37,10 @@ from rag.answer.grounded import (
     unit_candidates,
 )
 from rag.answer.overview import overview_sentences
-from rag.config.settings import PromptMode
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError
-from rag.llm.backends import Backend, Report, Waiting
-from rag.llm.profiles import Profile
+from rag.llm.base import Backend, Report, Waiting
+from rag.llm.profiles import Profile, PromptMode
 from rag.retrieval.evidence import Evidence, sentences_in
 from rag.store.index import IndexStore
 from rag.values import Event, EventKind, Hit

@@ -9,7 +9,7 @@ hangs; stop it with the process that started it (the kernel ends it when its par
 gone). A crash of llama.cpp therefore costs the answers in flight, never the process that
 serves users.
 
-Doesn't: speak the completion protocol (``rag.llm.backends`` does, through LangChain's OpenAI
+Doesn't: speak the completion protocol (``rag.llm.llamacpp`` does, through LangChain's OpenAI
 clients), choose the model (``rag.llm.profiles`` does) or decide which states to keep
 (``rag.llm.states`` does).
 

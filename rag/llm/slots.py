@@ -8,7 +8,7 @@ is then restored from disk (``rag.llm.states``) or evaluated. When every slot is
 request waits in line, first come first served, and can say how many are ahead of it; past
 ``max_waiting`` it is refused at once with ``BusyError`` rather than left to time out.
 
-Doesn't: talk to the model process (``rag.llm.backends`` does) or know what a prefix holds.
+Doesn't: talk to the model process (``rag.llm.llamacpp`` does) or know what a prefix holds.
 
 >>> pool = SlotPool(slots=2, max_waiting=1)
 >>> with pool.place("article-a") as first:

@@ -9,7 +9,7 @@ again. Each ``<key>.bin`` (written by llama-server) has a ``<key>.json`` beside 
 size and sha256: a file that does not match is damaged, removed and made again, never
 trusted. The folder is bounded in bytes; the least recently used states go first.
 
-Doesn't: talk to the model process (``rag.llm.backends`` asks it to save and restore files here).
+Doesn't: talk to the model process (``rag.llm.llamacpp`` asks it to save and restore files here).
 
 >>> store = StateStore(Path("/nonexistent"), max_bytes=0)
 >>> store.key("model", "runtime", "prefix") == store.key("model", "runtime", "prefix")
