@@ -34,7 +34,7 @@ from rag.errors import BackendError, IndexCorruptError, IndexMissingError, Input
 from rag.llm.base import Backend, text_of
 from rag.llm.profiles import get_profile
 from rag.retrieval.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
-from rag.retrieval.retrieve import MODES, retrieve
+from rag.retrieval.retrieve import ranker, retrieve
 from rag.store.index import (
     IndexStore,
     check_compatible,
@@ -283,8 +283,7 @@ class Pipeline:
     ) -> SearchResult:
         """The k best passages for a question, with per-step timings."""
         question = clean_question(question)
-        if mode not in MODES:
-            raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}.")
+        ranker(mode)  # an unknown mode is refused before the index is opened
         store = self.store
         if doc_id is not None and doc_id not in store.documents:
             raise InputError(

@@ -1,5 +1,8 @@
 """Find the passages that answer a question: dense (FAISS), BM25, and their fusion.
 
+The modes are a registry (``MODES``: name -> ranker); the CLI's ``--mode``, the evaluation
+and the benchmark list what it holds, so a new mode is one ranker and one entry.
+
 Fusion is reciprocal-rank fusion: each retriever's rank r adds 1 / (RRF_K + r). It needs
 no score calibration between cosine and BM25. BM25 only votes for passages whose article
 is in the question's language: across languages it matches little but names and
@@ -12,9 +15,12 @@ the Indonesian article below dense retrieval alone (see ``rag eval --retrieval-o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rag.embedding.embedder import Embedder
+from rag.errors import InputError
 from rag.store.index import IndexStore
 from rag.store.shards import ShardedBM25, bm25_top
 from rag.text.analyzer import analyze
@@ -22,7 +28,8 @@ from rag.text.language import question_language
 from rag.values import Hit
 
 RRF_K = 60
-MODES = ("fused", "dense", "bm25")
+# (store, embedder, question, how many, the question's vector or None) -> (row, score), best first
+Ranker = Callable[[IndexStore, Embedder, str, int, np.ndarray | None], list[tuple[int, float]]]
 
 
 def dense_ranking(store: IndexStore, query_vector: np.ndarray, n: int) -> list[tuple[int, float]]:
@@ -63,6 +70,38 @@ def same_language_rows(store: IndexStore, rows: list[int], language: str) -> lis
     return [r for r in rows if docs[store.passages[r].doc_id].language in (language, "")]
 
 
+def _vector(embedder: Embedder, question: str, query_vector: np.ndarray | None) -> np.ndarray:
+    return embedder.embed_query(question) if query_vector is None else query_vector
+
+
+def dense_mode(store, embedder, question, n, query_vector) -> list[tuple[int, float]]:
+    """Cosine similarity of the question's vector alone."""
+    return dense_ranking(store, _vector(embedder, question, query_vector), n)
+
+
+def bm25_mode(store, embedder, question, n, query_vector) -> list[tuple[int, float]]:
+    """BM25 alone (no embedding)."""
+    return bm25_ranking(store, question, n)
+
+
+def fused_mode(store, embedder, question, n, query_vector) -> list[tuple[int, float]]:
+    """Dense and BM25 fused by reciprocal rank; BM25 votes only in the question's language."""
+    dense = dense_ranking(store, _vector(embedder, question, query_vector), n)
+    lexical = [r for r, _ in bm25_ranking(store, question, n)]
+    lexical = same_language_rows(store, lexical, question_language(question))
+    return reciprocal_rank_fusion([[r for r, _ in dense], lexical])
+
+
+MODES: dict[str, Ranker] = {"fused": fused_mode, "dense": dense_mode, "bm25": bm25_mode}
+
+
+def ranker(mode: str) -> Ranker:
+    """The mode's ranker, or an InputError listing the modes."""
+    if mode not in MODES:
+        raise InputError(f"unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}.")
+    return MODES[mode]
+
+
 def retrieve(
     store: IndexStore,
     embedder: Embedder,
@@ -76,19 +115,7 @@ def retrieve(
     pool = max(4 * k, 50)
     if doc_id is not None:  # filter after ranking: widen the pool to the whole corpus
         pool = len(store.passages)
-    ranked: list[tuple[int, float]]
-    if mode == "bm25":
-        ranked = bm25_ranking(store, question, pool)
-    else:
-        if query_vector is None:
-            query_vector = embedder.embed_query(question)
-        dense = dense_ranking(store, query_vector, pool)
-        if mode == "dense":
-            ranked = dense
-        else:
-            lexical = [r for r, _ in bm25_ranking(store, question, pool)]
-            lexical = same_language_rows(store, lexical, question_language(question))
-            ranked = reciprocal_rank_fusion([[r for r, _ in dense], lexical])
+    ranked = ranker(mode)(store, embedder, question, pool, query_vector)
     hits = []
     for row, score in ranked:
         passage = store.passages[row]
