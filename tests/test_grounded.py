@@ -9,6 +9,13 @@ from rag.answer.context import build_context, chat_messages
 from rag.answer.followup import accept_rewrite, needs_rewrite
 from rag.answer.grounded import english_numbers, model_refused, renumber, unit_candidates
 from rag.values import Citation
+from tests.fakes import fake_pipeline
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    """The bundled article indexed on the fakes: these tests need its passages, not a model."""
+    return fake_pipeline(tmp_path_factory.mktemp("index"), [])[0]
 
 
 @pytest.mark.parametrize(
