@@ -70,6 +70,7 @@ from rag.factory import build_pipeline, make_embedder
 from rag.pipeline import Pipeline
 from rag.store.dense import build_dense_index
 from rag.store.index import (
+    EMBED_BATCH,
     IndexStore,
     build_bm25,
     current_version,
@@ -128,7 +129,7 @@ def work_compute(job: Job) -> tuple[dict, Shared]:
     pool, questions = sentence_pool(), bench_questions()
     sample = synthetic_corpus(pool, 64 * job.runs, seed=7)
     texts = [p.text for p in sample.passages]
-    batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
     out["embedding"], real = embedding_throughput(embedder, batches)
     logger.info("embedding %s passages/s", out["embedding"]["passages_per_s"])
     out["matmul"] = best_of(before, matmul_peak(job.runs))  # the machine's load drifts

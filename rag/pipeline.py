@@ -64,6 +64,12 @@ def _fulfil(future: Future, make: Callable[[], Any]) -> None:
         future.set_exception(exc)
 
 
+def _check_known(store: IndexStore, doc_id: str | None) -> None:
+    """An InputError when an article is named (not None) that the index does not hold."""
+    if doc_id is not None and doc_id not in store.documents:
+        raise InputError(f"no article {doc_id!r} in the index; known: {sorted(store.documents)}.")
+
+
 def _ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000
 
@@ -237,10 +243,7 @@ class Pipeline:
         """
         with self._lock:
             previous = self._store or self._load_checked()
-            if doc_id not in previous.documents:
-                raise InputError(
-                    f"no article {doc_id!r} in the index; known: {sorted(previous.documents)}."
-                )
+            _check_known(previous, doc_id)
             if len(previous.documents) == 1:
                 raise InputError(
                     f"{doc_id!r} is the only article in the index; add another one before "
@@ -285,10 +288,7 @@ class Pipeline:
         question = clean_question(question)
         ranker(mode)  # an unknown mode is refused before the index is opened
         store = self.store
-        if doc_id is not None and doc_id not in store.documents:
-            raise InputError(
-                f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
-            )
+        _check_known(store, doc_id)
         t0 = time.perf_counter()
         vector = None if mode == "bm25" else self.embedder.embed_query(question)
         t1 = time.perf_counter()
@@ -382,10 +382,7 @@ class Pipeline:
         self.start_backend()  # the model starts while the question is retrieved
         store, embedder = self.store, self.embedder
         t0 = time.perf_counter()
-        if doc_id is not None and doc_id not in store.documents:
-            raise InputError(
-                f"no article {doc_id!r} in the index; known: {sorted(store.documents)}."
-            )
+        _check_known(store, doc_id)
         grounds = self.ground(question, history, lang, k, doc_id)
         standalone, language, hits, evidence = (
             grounds.question,

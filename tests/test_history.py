@@ -27,7 +27,7 @@ def test_a_restored_answer_shows_the_same_sources_and_highlights():
     assert back.doc_id == "berita" and back.state == DONE
     docs, view = {DOC.doc_id: DOC}, View(whole_article=True)
     assert render.sources_html([back], docs, view) == render.sources_html([turn], docs, view)
-    assert render.chat_messages([back], view, docs) == render.chat_messages([turn], view, docs)
+    assert render.gradio_messages([back], view, docs) == render.gradio_messages([turn], view, docs)
     assert round_trip(Turn("Apa?", STOPPED, partial="Ada", hits=answer().hits)).hits
 
 

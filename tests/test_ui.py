@@ -131,7 +131,7 @@ def test_stopped_failed_streaming_and_waiting_turns():
     failed = render.turn_html(Turn("Apa?", FAILED, error="no <article>"), 1, View(), {})
     assert "No answer: no &lt;article&gt;" in failed
     assert "Searching the articles" in render.turn_html(Turn("Apa?"), 1, View(), {})
-    messages = render.chat_messages([done(), Turn("Lalu?", WAITING)])
+    messages = render.gradio_messages([done(), Turn("Lalu?", WAITING)])
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert "Waiting" in messages[-1]["content"]
 
@@ -145,7 +145,7 @@ def test_restricted_turns_say_so():
 
 
 def test_chat_messages_escape_the_question():
-    messages = render.chat_messages([done(), done()])
+    messages = render.gradio_messages([done(), done()])
     assert [m["role"] for m in messages] == ["user", "assistant"] * 2
     assert "&lt;script&gt;" in messages[0]["content"] and "<script>" not in messages[0]["content"]
     assert 'href="#src-2-1"' in messages[3]["content"]  # each turn links its own sources

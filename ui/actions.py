@@ -264,7 +264,7 @@ class Actions:
         yield self._chat(conv, view), self._sources(conv, view), SKIP, SKIP, SKIP, SKIP
 
     def _chat(self, conv: Conversation, view: View) -> list[dict]:
-        return render.chat_messages(conv.shown(), view, self.documents)
+        return render.gradio_messages(conv.shown(), view, self.documents)
 
     def _sources(self, conv: Conversation, view: View) -> str:
         return render.sources_html(conv.shown(), self.documents, view)

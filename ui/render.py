@@ -220,7 +220,7 @@ def question_html(question: str, waiting_note: str = "") -> str:
     return f'<div class="question">{text_html(question)}</div>{note}'
 
 
-def chat_messages(
+def gradio_messages(
     turns: Sequence[Turn], view: View = View(), documents: Mapping[str, Document] | None = None
 ) -> list[dict]:
     """The chatbot's value: a user and (unless it waits) an assistant message per turn."""

@@ -24,7 +24,6 @@ from rag.text.wordlists import data_lines
 from rag.values import Document, Sentence
 
 MAX_ARTICLE_BYTES = 1_000_000
-TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 
 # Lines that point at other articles. They are navigation, not content, and must never be
 # retrieved or cited.
@@ -49,13 +48,18 @@ def slugify(name: str) -> str:
     return slug or "article"
 
 
+def check_size(name: str, size: int, limit: int = MAX_ARTICLE_BYTES) -> None:
+    """An InputError when an article of ``size`` bytes is over ``limit``."""
+    if size > limit:
+        raise InputError(
+            f"{name}: {size:,} bytes is over the {limit:,}-byte limit for one article; "
+            "split it into smaller files."
+        )
+
+
 def decode_article(data: bytes, name: str) -> str:
     """Bytes of an uploaded or read file -> text, or an InputError saying what is wrong."""
-    if len(data) > MAX_ARTICLE_BYTES:
-        raise InputError(
-            f"{name}: {len(data):,} bytes is over the {MAX_ARTICLE_BYTES:,}-byte limit "
-            "for one article; split it into smaller files."
-        )
+    check_size(name, len(data))
     if b"\x00" in data:
         raise InputError(f"{name}: looks like a binary file; give a UTF-8 text or Markdown file.")
     try:

@@ -22,7 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.articles.corpus import MAX_ARTICLE_BYTES, decode_article, document_from_text
+from rag.articles.corpus import (
+    MAX_ARTICLE_BYTES,
+    check_size,
+    decode_article,
+    document_from_text,
+)
 from rag.articles.fetch import FetchLimits, fetch_page
 from rag.articles.webpage import MAX_PAGE_BYTES, document_from_html
 from rag.errors import FetchError, InputError
@@ -125,12 +130,7 @@ def read_file(path: str | Path, name: str | None = None) -> Document:
     if not path.is_file():
         what = "not a file" if path.exists() else "no such file"
         raise InputError(f"{name}: {what}; check the path.")
-    size = path.stat().st_size
-    if size > fmt.max_bytes:
-        raise InputError(
-            f"{Path(name).name}: {size:,} bytes is over the {fmt.max_bytes:,}-byte limit for "
-            "one article; split it into smaller files."
-        )
+    check_size(Path(name).name, path.stat().st_size, fmt.max_bytes)
     return fmt.read(path.read_bytes(), name, None, None)
 
 

@@ -41,6 +41,7 @@ from rag.embedding.embedder import Embedder, load_embedder
 from rag.errors import ConfigError, IndexBuildError
 from rag.store.dense import build_dense_index
 from rag.store.index import (
+    EMBED_BATCH,
     IndexStore,
     from_parts,
     index_manifest,
@@ -52,7 +53,6 @@ from rag.store.shards import TermStats, bm25_part, shard_count, split_rows, term
 from rag.values import Document, Passage
 
 log = logging.getLogger(__name__)
-BATCH = 64  # passages per embedding call, as in the local build
 RETRIES = 3  # how often Ray retries the work of a worker process that died
 
 
@@ -171,7 +171,7 @@ def embed_on_cluster(settings: Settings, texts: list[str], workers: int) -> np.n
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
     actors = [PassageEmbedder.remote(settings) for _ in range(workers)]
-    batches = [texts[i : i + BATCH] for i in range(0, len(texts), BATCH)]
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
     pool = ActorPool(actors)
     try:
         return np.vstack(list(pool.map(lambda actor, batch: actor.embed.remote(batch), batches)))

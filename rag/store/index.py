@@ -80,15 +80,18 @@ def build_bm25(passages: list[Passage]) -> bm25s.BM25:
     return bm25
 
 
+EMBED_BATCH = 64  # passages per embedding call (a local build, a Ray actor and the benchmark)
+
+
 def embed_passages(
     embedder: Embedder, passages: list[Passage], progress: bool = False
 ) -> np.ndarray:
-    """The passages' vectors, in batches of 64 (the local build's embedding step)."""
+    """The passages' vectors, in batches of EMBED_BATCH (the local build's embedding step)."""
     if not passages:
         return np.zeros((0, embedder.dim), dtype=np.float32)
     from tqdm import tqdm
 
-    batches = [passages[i : i + 64] for i in range(0, len(passages), 64)]
+    batches = [passages[i : i + EMBED_BATCH] for i in range(0, len(passages), EMBED_BATCH)]
     out = []
     with tqdm(
         total=len(passages), desc="Embedding passages", unit="passage", disable=not progress
