@@ -9,7 +9,7 @@ import json
 import gradio as gr
 
 from tests.test_ui import DOC, FakePipeline, answer, done
-from ui import history, render
+from ui import history, render, sources
 from ui.actions import SKIP, Actions
 from ui.app import build_app
 from ui.conversation import DONE, STOPPED, Conversation, Turn
@@ -26,7 +26,7 @@ def test_a_restored_answer_shows_the_same_sources_and_highlights():
     assert back.answer.citations == turn.answer.citations and back.answer.hits == turn.answer.hits
     assert back.doc_id == "berita" and back.state == DONE
     docs, view = {DOC.doc_id: DOC}, View(whole_article=True)
-    assert render.sources_html([back], docs, view) == render.sources_html([turn], docs, view)
+    assert sources.sources_html([back], docs, view) == sources.sources_html([turn], docs, view)
     assert render.gradio_messages([back], view, docs) == render.gradio_messages([turn], view, docs)
     assert round_trip(Turn("Apa?", STOPPED, partial="Ada", hits=answer().hits)).hits
 

@@ -24,7 +24,7 @@ from rag.factory import build_pipeline
 from rag.pipeline import Pipeline
 from rag.store.index import build_index, save_index
 from rag.values import Answer, Citation, Document, Event, EventKind, Hit, IndexReport, Passage
-from ui import actions, app, articles, conversation, i18n, render
+from ui import actions, app, articles, cards, conversation, i18n, render, sources
 from ui.actions import ALL_ARTICLES, Actions, check_api_args, doc_filter, question_problem
 from ui.app import build_app, check_bind, is_loopback, parse_auth
 from ui.articles import document_from_paste, document_from_upload
@@ -139,9 +139,9 @@ def test_stopped_failed_streaming_and_waiting_turns():
 def test_restricted_turns_say_so():
     out = render.turn_html(done(doc_id="berita"), 1, View(), {DOC.doc_id: DOC})
     assert "Only in: &lt;img src=x onerror=alert(1)&gt;.txt" in out
-    banner = render.restriction_html({DOC.doc_id: DOC}, "berita", "en")
+    banner = cards.restriction_html({DOC.doc_id: DOC}, "berita", "en")
     assert "restricted to one article" in banner and "&lt;img" in banner
-    assert render.restriction_html({DOC.doc_id: DOC}, None, "en") == ""
+    assert cards.restriction_html({DOC.doc_id: DOC}, None, "en") == ""
 
 
 def test_chat_messages_escape_the_question():
@@ -158,25 +158,25 @@ def marked(html_text: str) -> list[str]:
 
 def test_highlight_uses_document_offsets_inside_a_passage():
     c = citation(1, "Ia menjual 5 produk & kopi.")
-    out = render.highlight(P2.text, render.citation_spans([c]), offset=P2.start)
+    out = sources.highlight(P2.text, sources.citation_spans([c]), offset=P2.start)
     assert marked(out) == ["Ia menjual 5 produk &amp; kopi."]
     assert out.startswith("Jack Ma datang ke Bali. <mark")
 
 
 def test_highlight_merges_overlaps_and_clips_to_the_text():
     spans = [
-        render.Span(2, 6, "[1]"),
-        render.Span(4, 9, "[2]"),
-        render.Span(-5, 1, "[3]"),
-        render.Span(50, 60, "[4]"),
+        sources.Span(2, 6, "[1]"),
+        sources.Span(4, 9, "[2]"),
+        sources.Span(-5, 1, "[3]"),
+        sources.Span(50, 60, "[4]"),
     ]
-    out = render.highlight("abcdefghij", spans)
+    out = sources.highlight("abcdefghij", spans)
     assert out == ('<mark title="[3]">a</mark>b<mark title="[1] [2]">cdefghi</mark>j')
 
 
 def test_sources_panel_keeps_every_turn_and_shows_the_latest():
     second = done(answer(citations=(citation(1, "Penutup.", "berita#3"),)))
-    out = render.sources_html([done(), second], {DOC.doc_id: DOC})
+    out = sources.sources_html([done(), second], {DOC.doc_id: DOC})
     sections = re.findall(r'<section class="turn-sources turn-(\d)" data-turn="\d"( hidden)?>', out)
     assert sections == [("1", " hidden"), ("2", "")]  # older turns stay, folded away
     assert 'id="src-1-1"' in out and 'id="src-2-1"' in out  # each marker finds its turn's
@@ -195,13 +195,13 @@ def test_a_passage_cited_twice_is_found_by_both_markers():
             citation(2, "Ia menjual 5 produk & kopi."),
         ),
     )
-    out = render.sources_html([done(two)], {DOC.doc_id: DOC})
+    out = sources.sources_html([done(two)], {DOC.doc_id: DOC})
     assert 'class="source m-1 m-2" id="src-1-1"' in out
     assert "[1] [2] " in out
 
 
 def test_whole_article_highlights_cited_spans_in_place():
-    out = render.sources_html([done()], {DOC.doc_id: DOC}, View(whole_article=True))
+    out = sources.sources_html([done()], {DOC.doc_id: DOC}, View(whole_article=True))
     article = out[out.index('class="article"') :]
     assert "Judul &lt;Berita&gt;" in article  # the article's own markup-like text, escaped
     assert marked(article) == ["Ia menjual 5 produk &amp; kopi."]
@@ -214,15 +214,15 @@ def test_citation_offsets_of_the_fixture_are_exact():
 
 
 def test_articles_table_card_and_status_escape():
-    table = render.articles_html([DOC], {"berita": 3})
+    table = cards.articles_html([DOC], {"berita": 3})
     assert "&lt;img" in table and "<img" not in table and "<td>3</td>" in table
-    assert "&lt;b&gt;" in render.status_html("bad <b>", "error")
-    card = render.article_card([DOC], {"berita": 3}, lang="id")
+    assert "&lt;b&gt;" in cards.status_html("bad <b>", "error")
+    card = cards.article_card([DOC], {"berita": 3}, lang="id")
     assert "&lt;img src=x" in card and "<img" not in card
     assert "Indonesia · 14 kata · 3 bagian" in card and "Lihat artikel" in card
     assert "Judul &lt;Berita&gt;" in card  # the article itself, folded in the card
     many = [replace(DOC, doc_id=f"d{i}") for i in range(5)]
-    assert "and 2 more" in render.article_card(many, {})
+    assert "and 2 more" in cards.article_card(many, {})
 
 
 # -- interface languages ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from rag.errors import FetchError, InputError
 from rag.store.index import current_version, read_manifest
 from tests.conftest import make_pipeline
 from tests.fakes import fake_pipeline
-from ui import render
+from ui import cards
 from ui.articles import document_from_upload, document_from_url
 
 PAGE_FILE = Path(__file__).parent / "data" / "berita-pasar-digital.html"
@@ -324,10 +324,10 @@ def test_the_article_card_shows_the_page_metadata_as_text():
         "site": "Warta",
         "url": "javascript:alert(1)",
     }
-    shown = render.page_meta_html(meta, "berita.html", "id")
+    shown = cards.page_meta_html(meta, "berita.html", "id")
     assert "&lt;script&gt;" in shown and "oleh Andi · 2024-03-12 · Warta" in shown
     assert "<a " not in shown  # only http(s) addresses become links
-    link = render.page_meta_html({"url": 'https://x.id/a?b="c"'}, "x", "en")
+    link = cards.page_meta_html({"url": 'https://x.id/a?b="c"'}, "x", "en")
     assert 'href="https://x.id/a?b=&quot;c&quot;"' in link
 
 

@@ -1,15 +1,17 @@
 """What the app's buttons do: queue and stream answers, stop, regenerate, manage articles.
 
 What it does: calls the Pipeline (the only part of ``rag`` the UI drives) and turns its
-results into component values with ``ui.render``. A question goes through two events:
-``accept`` checks it (a problem becomes an inline message next to the box, which keeps
-the text) and queues it in the session's ``Conversation``; ``drain`` then answers the
-queue, streaming each answer, until it is empty. A question sent while an answer streams
-waits in that queue; Stop ends the answer being written and keeps what was written so
-far, marked as stopped. Expected failures (``RagError``) become messages next to the
-action that caused them, never an overlay; an article that fails a check changes nothing.
+results into component values with ``ui.render``, ``ui.sources`` and ``ui.cards``. A
+question goes through two events: ``accept`` checks it (a problem becomes an inline message
+next to the box, which keeps the text) and queues it in the session's ``Conversation``;
+``drain`` then answers the queue, streaming each answer, until it is empty. A question sent
+while an answer streams waits in that queue; Stop ends the answer being written and keeps
+what was written so far, marked as stopped. Expected failures (``RagError``) become messages
+next to the action that caused them, never an overlay; an article that fails a check changes
+nothing.
 
-What it does not do: lay out components (``ui.app``) or build HTML itself (``ui.render``).
+What it does not do: lay out components (``ui.chat_tab``, ``ui.articles_tab``) or build HTML
+itself (``ui.render``, ``ui.sources``, ``ui.cards``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from rag.config.settings import K_RANGE, LANGUAGES, check_choice, check_range
 from rag.errors import InputError, RagError
 from rag.pipeline import Pipeline
 from rag.values import Document, Event, EventKind
-from ui import render
+from ui import cards, render, sources
 from ui.articles import document_from_paste, document_from_upload, document_from_url
 from ui.conversation import DONE, Conversation, Job, Turn
 from ui.i18n import t
@@ -125,7 +127,7 @@ def _queued_note(conv: Conversation, behind: bool, lang: str) -> str:
     """The inline message for a job that waits behind the answer being written."""
     if not behind:
         return ""
-    return render.status_html(t(lang, "queued", n=sum(j.queued for j in conv.waiting)), "info")
+    return cards.status_html(t(lang, "queued", n=sum(j.queued for j in conv.waiting)), "info")
 
 
 def _ticket() -> str:
@@ -168,7 +170,7 @@ class Actions:
         """
         problem = question_problem(question, lang)
         if problem:
-            return SKIP, render.status_html(problem, "error"), SKIP, SKIP
+            return SKIP, cards.status_html(problem, "error"), SKIP, SKIP
         behind = conv.submit(AskJob(question.strip(), options=_options(language, k, doc_choice)))
         chat = self._chat(conv, View(lang, show_rewritten))
         return "", _queued_note(conv, behind, lang), chat, _ticket()
@@ -267,7 +269,7 @@ class Actions:
         return render.gradio_messages(conv.shown(), view, self.documents)
 
     def _sources(self, conv: Conversation, view: View) -> str:
-        return render.sources_html(conv.shown(), self.documents, view)
+        return sources.sources_html(conv.shown(), self.documents, view)
 
     def rerender(
         self, conv: Conversation, show_rewritten: bool, whole_article: bool, lang: str
@@ -292,7 +294,7 @@ class Actions:
         counts = self.passage_counts()
         docs = self.pipeline.documents()
         return (
-            render.articles_html(docs, counts, lang),
+            cards.articles_html(docs, counts, lang),
             gr.Dropdown(choices=choices, value=keep, label=t(lang, "ask_about")),
             gr.Dropdown(choices=choices[1:], value=None, label=t(lang, "remove_pick")),
             *self.card(keep, lang),
@@ -303,10 +305,10 @@ class Actions:
         restricted = doc_filter(choice)
         if restricted not in self.documents:
             restricted = None
-        card = render.article_card(
+        card = cards.article_card(
             self.pipeline.documents(), self.passage_counts(), restricted, lang
         )
-        return card, render.restriction_html(self.documents, restricted, lang)
+        return card, cards.restriction_html(self.documents, restricted, lang)
 
     def add_pasted(
         self, title: str, text: str, choice: str, lang: str, progress: gr.Progress = PROGRESS
@@ -344,9 +346,9 @@ class Actions:
             report = self.pipeline.index_documents([doc])
             progress(1.0)
         except RagError as exc:
-            return render.status_html(str(exc), "error"), (SKIP,) * 5, False
+            return cards.status_html(str(exc), "error"), (SKIP,) * 5, False
         message = self._added_message(doc, existed, report.changed, lang)
-        return render.status_html(message), self.listing(choice, lang), True
+        return cards.status_html(message), self.listing(choice, lang), True
 
     def _added_message(self, doc: Document, existed: bool, changed: bool, lang: str) -> str:
         if not changed:
@@ -370,13 +372,13 @@ class Actions:
             return (
                 gr.Column(visible=False),
                 SKIP,
-                render.status_html(t(lang, "remove_none"), "error"),
+                cards.status_html(t(lang, "remove_none"), "error"),
             )
         if len(self.documents) == 1:
             message = t(lang, "remove_last", name=doc.name)
-            return gr.Column(visible=False), SKIP, render.status_html(message, "error")
+            return gr.Column(visible=False), SKIP, cards.status_html(message, "error")
         text = t(lang, "remove_confirm", name=doc.name, n=self.passage_counts()[doc.doc_id])
-        return gr.Column(visible=True), render.status_html(text, "info"), ""
+        return gr.Column(visible=True), cards.status_html(text, "info"), ""
 
     def remove(
         self, doc_id: str | None, choice: str, lang: str, progress: gr.Progress = PROGRESS
@@ -388,9 +390,9 @@ class Actions:
             progress(0.3, desc=name)
             report = self.pipeline.remove_document(doc_id or "")
         except RagError as exc:
-            return render.status_html(str(exc), "error"), *(SKIP,) * 5, hide
+            return cards.status_html(str(exc), "error"), *(SKIP,) * 5, hide
         message = t(lang, "removed", name=name, docs=report.documents)
-        return render.status_html(message), *self.listing(choice, lang), hide
+        return cards.status_html(message), *self.listing(choice, lang), hide
 
     # -- API -------------------------------------------------------------------------------
     def ask_json(self, question: str, lang: str = "auto", k: int = 4) -> dict:

@@ -18,7 +18,7 @@ import gradio as gr
 
 from rag import feedback
 from rag.errors import InputError
-from ui import render
+from ui import cards
 from ui.conversation import Conversation
 from ui.i18n import Labels, t
 
@@ -92,27 +92,27 @@ class Ratings:
         index = int(turn_number or 0) - 1
         turn = conv.turns[index] if 0 <= index < len(conv.turns) else None
         if turn is None or turn.answer is None:
-            message = render.status_html(t(lang, "feedback_none"), "error")
+            message = cards.status_html(t(lang, "feedback_none"), "error")
             return gr.Column(visible=True), message, None, ""
         try:
             record = feedback.new_record(turn.answer, rating, turn.doc_id)
         except InputError as exc:
-            return gr.Column(visible=True), render.status_html(str(exc), "error"), None, ""
+            return gr.Column(visible=True), cards.status_html(str(exc), "error"), None, ""
         feedback.append(self.path, record)
         key = "feedback_saved_up" if rating == "up" else "feedback_saved_down"
-        return gr.Column(visible=True), render.status_html(t(lang, key, n=index + 1)), record, ""
+        return gr.Column(visible=True), cards.status_html(t(lang, key, n=index + 1)), record, ""
 
     def save_note(self, note: str, record: dict | None, lang: str) -> tuple[str, dict | None]:
         """Add the note to the last rating: (message, record)."""
         if record is None:
-            return render.status_html(t(lang, "feedback_none"), "error"), None
+            return cards.status_html(t(lang, "feedback_none"), "error"), None
         note = (note or "").strip()
         if len(note) > feedback.MAX_NOTE_CHARS:
             message = t(lang, "too_long", n=len(note), limit=feedback.MAX_NOTE_CHARS)
-            return render.status_html(message, "error"), record
+            return cards.status_html(message, "error"), record
         updated = {**record, "note": note}
         feedback.append(self.path, updated)
-        return render.status_html(t(lang, "feedback_noted")), updated
+        return cards.status_html(t(lang, "feedback_noted")), updated
 
 
 def wire(parts: FeedbackParts, ratings: Ratings, conv: gr.State, ui_lang: gr.Radio) -> None:

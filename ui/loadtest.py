@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 from gradio_client import Client
 
 from eval.stats import percentile
-from ui.app import is_loopback
+from ui.serving import is_loopback
 
 QUESTIONS = [
     "Produk apa saja yang akan dipasarkan lewat Alibaba?",
