@@ -13,24 +13,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rag import engines
 from rag.answer.check import unknown_names
-from rag.answer.cite import cite
 from rag.answer.context import build_context, chat_messages
 from rag.answer.drafts import Drafter, Grounds, check_stated, second_look
-from rag.answer.followup import accept_rewrite, needs_rewrite, rewrite_messages, standalone_question
+from rag.answer.followup import rewrite_follow_up
 from rag.answer.overview import match_overview
 from rag.answer.questions import clean_question
-from rag.answer.refusal import RefusalPolicy, refusal_text
+from rag.answer.refusal import RefusalPolicy
 from rag.answer.summaries import overview_draft
+from rag.answer.verdict import settle
 from rag.articles.chunking import ChunkingConfig
 from rag.articles.corpus import default_documents
 from rag.config.settings import Settings
 from rag.embedding.embedder import Embedder
-from rag.errors import BackendError, IndexCorruptError, IndexMissingError, InputError
+from rag.errors import IndexCorruptError, IndexMissingError, InputError
 from rag.llm.base import Backend, text_of
 from rag.llm.profiles import get_profile
 from rag.retrieval.evidence import Evidence, SentenceVectorFiles, select_evidence, sentences_in
@@ -48,13 +49,6 @@ from rag.text.language import detect_language
 from rag.values import Answer, Document, Event, EventKind, IndexReport, SearchResult
 
 log = logging.getLogger(__name__)
-REWRITE_TOKENS = 64  # a follow-up rewritten as one standalone question
-FALLBACK_LABEL = {
-    "id": "Jawaban ekstraktif (model bahasa gagal menjawab; kalimat artikel yang paling "
-    "mendukung):",
-    "en": "Extractive answer (the language model failed on this question; the best-supported "
-    "sentences of the article):",
-}
 
 
 def _fulfil(future: Future, make: Callable[[], Any]) -> None:
@@ -297,24 +291,6 @@ class Pipeline:
         return SearchResult(question, tuple(hits), timings)
 
     # -- answers ---------------------------------------------------------------------------
-    def _standalone(self, question: str, previous: list[str], doc_id: str | None) -> str:
-        """A follow-up rewritten to stand on its own: by an instruction-tuned model when
-        one runs (the rules' version when its rewrite is unusable), else by the rules."""
-        if not needs_rewrite(question, previous):
-            return question
-        if self.backend.mode == "chat":
-            article = build_context(self.store, [], doc_id, self.profile.context)
-            system = article.system_message() if article.route == "article" else None
-            messages = rewrite_messages(question, previous, system)
-            try:
-                keep = system is not None
-                reply = text_of(self.backend.stream(messages, [], REWRITE_TOKENS, keep_prefix=keep))
-            except BackendError:
-                reply = ""
-            if accepted := accept_rewrite(reply, question, previous):
-                return accepted
-        return standalone_question(question, previous)
-
     def ground(
         self,
         question: str,
@@ -326,7 +302,9 @@ class Pipeline:
         """An answer's first stage (see ask_stream): the follow-up rewritten to stand on its
         own, the answer language, retrieval and the evidence sentences."""
         store, embedder = self.store, self.embedder
-        standalone = self._standalone(question, list(history or []), doc_id)
+        standalone = rewrite_follow_up(
+            self.backend, store, self.profile, question, list(history or []), doc_id
+        )
         language, note = detect_language(question, lang or self.settings.lang)
         vector = embedder.embed_query(standalone)
         hits = retrieve(store, embedder, standalone, k or self.settings.k, "fused", doc_id, vector)
@@ -384,17 +362,12 @@ class Pipeline:
         t0 = time.perf_counter()
         _check_known(store, doc_id)
         grounds = self.ground(question, history, lang, k, doc_id)
-        standalone, language, hits, evidence = (
-            grounds.question,
-            grounds.language,
-            grounds.hits,
-            grounds.evidence,
-        )
+        standalone, language = grounds.question, grounds.language
+        hits, evidence = grounds.hits, grounds.evidence
         t_retrieved = time.perf_counter()
         yield Event(EventKind.RETRIEVED, text=standalone, hits=tuple(hits))
 
         candidates = [Evidence(s, h, 0.0) for h in hits for s in sentences_in(store, h)]
-        relevance = max((e.score for e in evidence), default=0.0)
         drafter = self.drafter()
         if overview:
             draft = yield from overview_draft(drafter, overview, language, standalone, hits, doc_id)
@@ -406,66 +379,16 @@ class Pipeline:
             draft = yield from drafter.completion(language, standalone, evidence, hits, candidates)
             draft.hits = hits
         t_generated = time.perf_counter()
-        reasons: list[str] = []
-        unknown: list[str] = []
-        if overview:  # the model's supported sentences, else the article's first ones
-            cited, abstained, answer_text = draft.cited, False, draft.cited.text
-        elif draft.failure:
-            text = " ".join(e.sentence.text for e in evidence[:2])
-            cited = cite(standalone, text, candidates, embedder)
-            abstained, answer_text = False, f"{FALLBACK_LABEL[language]} {cited.text}"
-        else:
-            cited = draft.cited
-            unknown = self.unknown_names(standalone, language, doc_id)
-            reasons = self.refusal.reasons(
-                relevance,
-                cited.support,
-                cited.semantic,
-                draft.p_refuse,
-                bool(unknown),
-                language,
-                draft.p_unstated,
-                draft.text_tokens,
-            )
-            if draft.model_refused:
-                reasons.insert(0, "model")
-            if draft.kind_missing:
-                reasons.append("kind")
-            abstained = bool(reasons)
-            answer_text = refusal_text(language, question) if abstained else cited.text
+        unknown = partial(self.unknown_names, standalone, language, doc_id)
+        verdict = settle(
+            question, grounds, draft, candidates, embedder, self.refusal, unknown, bool(overview)
+        )
         timings = {
             "retrieve": (t_retrieved - t0) * 1000,
             "generate": (t_generated - t_retrieved) * 1000,
             "total": _ms(t0),
         }
+        run = {"backend": self.settings.llm_backend, "profile": self.profile.name}
         yield Event(
-            EventKind.FINAL,
-            answer=Answer(
-                question=question,
-                standalone_question=standalone,
-                language=language,
-                answer=answer_text,
-                abstained=abstained,
-                citations=() if abstained else cited.citations,
-                hits=tuple(draft.hits),
-                backend=self.settings.llm_backend,
-                profile=self.profile.name,
-                route=draft.route,
-                timings_ms=timings,
-                language_note=grounds.language_note,
-                fallback=draft.failure,
-                raw_answer=draft.raw,
-                signals={
-                    "relevance": relevance,
-                    "support": cited.support,
-                    "lexical": cited.lexical,
-                    "semantic": cited.semantic,
-                    "p_refuse": draft.p_refuse,
-                    "p_unstated": draft.p_unstated,
-                    "text_tokens": draft.text_tokens,
-                    "unknown_names": unknown,
-                    "second_look": draft.second_look,
-                    "refusal_reasons": reasons,
-                },
-            ),
+            EventKind.FINAL, answer=verdict.answer(question, grounds, draft, timings, **run)
         )

@@ -12,8 +12,8 @@ import pytest
 from rag.answer.cite import LEXICAL_MIN
 from rag.answer.followup import standalone_question
 from rag.answer.refusal import refusal_text
+from rag.answer.verdict import FALLBACK_LABEL
 from rag.errors import BackendError
-from rag.pipeline import FALLBACK_LABEL
 from rag.retrieval.evidence import sentences_in
 from rag.values import Document, EventKind
 from tests.fakes import fake_pipeline

@@ -24,7 +24,14 @@ from __future__ import annotations
 
 import re
 
+from rag.answer.context import build_context
+from rag.errors import BackendError
+from rag.llm.base import Backend, text_of
+from rag.llm.profiles import Profile
+from rag.store.index import IndexStore
 from rag.text.analyzer import analyze
+
+REWRITE_TOKENS = 64  # a follow-up rewritten as one standalone question
 
 POINTING_BACK = re.compile(
     r"\b(itu|tersebut|ini|mereka|beliau|dia|ia|nya|it|its|they|them|their|those|these|"
@@ -167,3 +174,29 @@ def accept_rewrite(rewrite: str, question: str, previous: list[str] | None = Non
             return ""
         return question
     return text
+
+
+def rewrite_follow_up(
+    backend: Backend,
+    store: IndexStore,
+    profile: Profile,
+    question: str,
+    previous: list[str],
+    doc_id: str | None,
+) -> str:
+    """A follow-up rewritten to stand on its own: by an instruction-tuned model when one
+    runs (the rules' version when its rewrite is unusable), else by the rules."""
+    if not needs_rewrite(question, previous):
+        return question
+    if backend.mode == "chat":
+        article = build_context(store, [], doc_id, profile.context)
+        system = article.system_message() if article.route == "article" else None
+        messages = rewrite_messages(question, previous, system)
+        try:
+            keep = system is not None
+            reply = text_of(backend.stream(messages, [], REWRITE_TOKENS, keep_prefix=keep))
+        except BackendError:
+            reply = ""
+        if accepted := accept_rewrite(reply, question, previous):
+            return accepted
+    return standalone_question(question, previous)
