@@ -29,6 +29,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("rag.cli",),
 ]
 MAX_MODULES_PER_FOLDER = 12
+MAX_LINES = 400
 
 
 def module_files() -> dict[str, Path]:
@@ -143,3 +144,12 @@ def test_no_folder_is_a_long_flat_list():
     for folder in [ROOT / "rag", *(p for p in (ROOT / "rag").iterdir() if p.is_dir())]:
         modules = [p for p in folder.glob("*.py") if p.name != "__init__.py"]
         assert len(modules) <= MAX_MODULES_PER_FOLDER, folder
+
+
+def test_no_module_of_rag_is_over_400_lines():
+    long = {
+        name: n
+        for name, path in module_files().items()
+        if (n := len(path.read_text("utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
