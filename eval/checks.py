@@ -6,7 +6,7 @@
 
 Each question is retrieved as ``rag ask`` retrieves it (about its ``doc`` when it names one)
 and the model is asked only whether the text states the answer (``rag.answer.drafts.check_stated``:
-one generated token), not to answer: a second a question where a whole answer takes several.
+one generated token), not to answer: one token a question instead of a whole answer.
 Every question gets a record in the format of ``rag eval``'s, written as it is made, with
 the signals the check measures (``p_unstated``, ``text_tokens``); a question that fails is
 recorded as failed and the run goes on. ``python -m eval.tune_refusal --tune unstated
