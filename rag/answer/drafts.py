@@ -203,16 +203,18 @@ def check_stated(
     Its greedy answer is nearly always "yes"; its doubt is not: on the project's
     development questions, answerable ones get a "no" of a few thousandths at most, and
     questions the article does not answer mostly more. One token and a prompt that shares
-    the answer's kept prefix; a failed check leaves the draft as it is."""
+    the answer's kept prefix; a failed check leaves the draft as it is. Asked over whole
+    articles only (the article route), where its thresholds were tuned: over retrieved
+    passages the prompt is new for every question, and no development data set them."""
     if draft.failure or draft.model_refused or not drafter.backend.reports_probabilities:
         return draft
     context = build_context(drafter.store, hits, doc_id, drafter.profile.context)
+    if context.route != "article":
+        return draft
     messages = chat_messages(context, question, "id", check=True)
     report = Report()
     try:
-        for piece in drafter.backend.stream(
-            messages, [], 1, report=report, keep_prefix=context.route == "article"
-        ):
+        for piece in drafter.backend.stream(messages, [], 1, report=report, keep_prefix=True):
             if isinstance(piece, Waiting):
                 yield Event(EventKind.QUEUED, text=str(piece.ahead))
     except BackendError:
