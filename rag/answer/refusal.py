@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -98,29 +99,9 @@ class RefusalPolicy:
             return base
         return round(base * (max(text_tokens, 1) / 1000) ** self.unstated_slope, 6)
 
-    def abstain(
-        self,
-        relevance: float,
-        support: float,
-        semantic: float = 1.0,
-        p_refuse: float = 0.0,
-        unknown_subject: bool = False,
-        language: str = "",
-        p_unstated: float = 0.0,
-        text_tokens: int = 1000,
-    ) -> bool:
-        return bool(
-            self.reasons(
-                relevance,
-                support,
-                semantic,
-                p_refuse,
-                unknown_subject,
-                language,
-                p_unstated,
-                text_tokens,
-            )
-        )
+    def abstain(self, *signals: Any, **named: Any) -> bool:
+        """Whether any signal says "abstain" (``reasons``' arguments)."""
+        return bool(self.reasons(*signals, **named))
 
     def save(self, path: Path, **notes: object) -> None:
         path.write_text(json.dumps({**asdict(self), **notes}, indent=2) + "\n", "utf-8")
