@@ -97,6 +97,7 @@ def run_bench(
     *,
     embed_limit: int | None = None,
     scale_passages: int = 0,
+    ray: bool = True,
 ) -> dict:
     """Run every part, print the report as it goes, write all figures to ``out`` (JSON).
 
@@ -104,7 +105,8 @@ def run_bench(
     many as the measured embedding rate gets through in REAL_EMBED_BUDGET_S, at most
     REAL_EMBED_LIMIT. Larger corpora get generated vectors. Every corpus is also searched
     cut into 2 and 4 shards; ``scale_passages`` passages are embedded for real locally and
-    on Ray with 1 and 2 workers (``bench.scale``).
+    on Ray with 1 and 2 workers (``bench.scale``). ``ray=False`` skips every part that
+    starts Ray (the shards served by actors, the scaling), for a machine without it.
     """
     started = time.perf_counter()
     meta = {
@@ -113,13 +115,14 @@ def run_bench(
         "runs": runs,
         "machine": machine(),
         "exact_search_limit": EXACT_SEARCH_LIMIT,
+        "ray": ray,
     }
     results: dict[str, Any] = {"meta": meta, "corpora": {}}
     table = Table()
     table.header(meta)
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         runner = Runner(Path(tmp), progress)
-        job = Job(settings, Path(tmp), runs)
+        job = Job(settings, Path(tmp), runs, ray=ray)
         results["compute"], shared = runner.compute(job)
         table.section("compute", results["compute"])
         job = replace(job, shared=shared)
@@ -146,7 +149,7 @@ def run_bench(
             table.shards(shards)
             shutil.rmtree(sized.index_dir, ignore_errors=True)
             write_results(out, results, started)
-        if scale_passages:
+        if scale_passages and ray:
             scaled = replace(job, size=scale_passages)
             results["scale"] = runner.figures(work_scale, scaled, "scale")
             table.scale(results["scale"])
@@ -179,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="passages embedded for real locally and on Ray with 1 and 2 workers "
         f"(default {DEFAULT_SCALE_PASSAGES:,}; 0: skip)",
     )
+    parser.add_argument(
+        "--no-ray",
+        action="store_true",
+        help="skip the parts that start Ray (shards served by actors, --scale-passages)",
+    )
     return parser
 
 
@@ -200,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         runs,
         embed_limit=args.embed_limit,
         scale_passages=args.scale_passages,
+        ray=not args.no_ray,
     )
     failed = [k for k, v in results.items() if isinstance(v, dict) and "error" in v]
     failed += [k for k, v in results["corpora"].items() if any("error" in r for r in v.values())]

@@ -96,13 +96,14 @@ class Shared:
 @dataclass(frozen=True)
 class Job:
     """What a job is given: the settings, the run's work dir (real vectors, built indexes),
-    the timing repetitions, a corpus size, and the compute job's vectors."""
+    the timing repetitions, a corpus size, the compute job's vectors, and whether Ray runs."""
 
     settings: Settings
     workdir: Path
     runs: int
     size: int = 0
     shared: Shared | None = None
+    ray: bool = True  # the parts that start a local Ray instance (the shards' actors)
 
     @property
     def shared_vectors(self) -> Shared:

@@ -200,8 +200,12 @@ class Table:
             for count in ("1", "2", "4")
         ]
         print("  shards (threads): " + "; ".join(cells))
-        ray = [f"{n}: fused {latency(r[n]['ray_actors_retrieval_ms']['fused'])} ms" for n in "24"]
-        print("  shards (Ray actors): " + "; ".join(ray))
+        ray = [
+            f"{n}: fused {latency(r[n]['ray_actors_retrieval_ms']['fused'])} ms"
+            for n in "24"
+            if "ray_actors_retrieval_ms" in r[n]
+        ]
+        print("  shards (Ray actors): " + ("; ".join(ray) or "not run (--no-ray)"))
         sys.stdout.flush()
 
     def scale(self, r: dict) -> None:

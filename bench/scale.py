@@ -141,7 +141,7 @@ def work_shards(job: Job) -> dict:
             "same_top10_as_single": round(float(same), 3),
             "dense_recall_at_10_vs_exact": round(dense_recall(store, v, exact), 3),
         }
-        if count > 1:
+        if count > 1 and job.ray:
             out[str(count)]["ray_actors_retrieval_ms"] = served_by_ray(store, job, q, v)
         logger.info("%d shard(s): fused %s ms", count, out[str(count)]["retrieval_ms"]["fused"])
     return out

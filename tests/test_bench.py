@@ -67,9 +67,17 @@ def _numbers(value):
 def test_quick_bench_writes_every_figure(tmp_path):
     settings = resolve_settings(index_dir=tmp_path / "index", profile="tiny")  # the fastest
     out = tmp_path / "bench.json"
-    # embed_limit=0: no synthetic passage is embedded for real (that alone takes minutes)
+    # embed_limit=0: no synthetic passage is embedded for real (that alone takes minutes);
+    # ray=False: the Ray engine's parts are tested on a real cluster in tests/test_cluster.py
     run_bench(
-        settings, out, sizes=[2000], runs=1, progress=False, embed_limit=0, scale_passages=128
+        settings,
+        out,
+        sizes=[2000],
+        runs=1,
+        progress=False,
+        embed_limit=0,
+        scale_passages=128,
+        ray=False,
     )
     data = json.loads(out.read_text())
 
@@ -98,12 +106,7 @@ def test_quick_bench_writes_every_figure(tmp_path):
         assert shards[count]["retrieval_ms"]["fused"]["p50"] > 0
         assert shards[count]["same_top10_as_single"] == 1.0  # exact shards rank as one index
         assert shards[count]["dense_recall_at_10_vs_exact"] == 1.0
-        if count != "1":
-            assert shards[count]["ray_actors_retrieval_ms"]["fused"]["p50"] > 0
-    scale = data["scale"]
-    assert "error" not in scale, scale
-    assert scale["passages"] == 128 and scale["cpus"] >= 1
-    assert all(scale[k]["passages_per_s"] > 0 for k in ("local", "ray_1_workers", "ray_2_workers"))
-    assert scale["ray_2_workers"]["max_abs_difference_from_local"] < 1e-5
+        assert "ray_actors_retrieval_ms" not in shards[count]
+    assert "scale" not in data and data["meta"]["ray"] is False
     assert data["meta"]["total_s"] > 0
     assert all(n >= 0 for n in _numbers(build) + _numbers(serve))
