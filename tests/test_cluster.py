@@ -2,8 +2,8 @@
 `ray start` as its own process group on this machine), against the local build of the same
 articles: same passages, offsets and ids, vectors equal within 1e-5, same top-10 results.
 A sharded index (2 and 4 shards) must rank as the single one, BM25 included, searched in
-threads or by Ray actors; and a build whose embedding worker is killed (SIGKILL) completes
-with the same index."""
+threads or by Ray actors. The two-node build is the hard one: one of its embedding workers is
+killed (SIGKILL) mid-build, and it still completes with the local index."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ os.environ.update(
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
-ARTICLES = 36  # about 300 passages
+ARTICLES = 16  # about 130 passages, two embedding batches per worker
 QUERIES = [
     "Produk apa saja yang akan dipasarkan lewat Alibaba?",
     "Siapa Menteri Kominfo?",
@@ -102,9 +102,10 @@ def cluster():
         for node in reversed(nodes):
             os.killpg(node.pid, signal.SIGTERM)
             try:
-                node.wait(30)
-            except subprocess.TimeoutExpired:
+                node.wait(5)
+            except subprocess.TimeoutExpired:  # a node that lingers holds nothing of value
                 os.killpg(node.pid, signal.SIGKILL)
+                node.wait(10)
 
 
 def _reachable(port: int) -> bool:
@@ -155,16 +156,6 @@ def ray_pipeline(index_dir: Path, address: str, **flags):
     return build_pipeline(settings)
 
 
-def test_a_two_node_build_gives_the_local_index(cluster, local, articles, tmp_path):
-    pipeline = ray_pipeline(tmp_path, cluster)
-    pipeline.index(articles)
-
-    assert len(local.store.passages) >= 250
-    assert_same_index(pipeline.store, local.store)
-    assert top10(pipeline.store, local.embedder) == top10(local.store, local.embedder)
-    assert len({n["NodeID"] for n in ray.nodes() if n["Alive"]}) == 2
-
-
 @pytest.mark.parametrize("shards", [2, 4])
 def test_a_sharded_index_ranks_as_a_single_one(cluster, local, tmp_path, shards):
     single = local.store
@@ -192,7 +183,7 @@ def embedding_workers() -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def test_a_worker_killed_mid_build_is_replaced_and_the_build_completes(
+def test_a_two_node_build_whose_worker_is_killed_gives_the_local_index(
     cluster, local, articles, tmp_path
 ):
     pipeline = ray_pipeline(tmp_path, cluster, shards=2)
@@ -213,5 +204,8 @@ def test_a_worker_killed_mid_build_is_replaced_and_the_build_completes(
     builder.join(300)
 
     assert "error" not in outcome, outcome.get("error")
+    assert len(local.store.passages) >= 100
     assert_same_index(pipeline.store, local.store)
+    assert top10(pipeline.store, local.embedder) == top10(local.store, local.embedder)
     assert top10(load_index(tmp_path), local.embedder) == top10(local.store, local.embedder)
+    assert len({n["NodeID"] for n in ray.nodes() if n["Alive"]}) == 2
