@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 7860
 
-.PHONY: setup browser run test test-fast lint format eval bench load doctor clean
+.PHONY: setup browser run test test-fast screenshots lint format eval bench load doctor clean
 
 # llama.cpp is compiled for a named x86-64 level, never for the build machine's own CPU
 # (GGML_NATIVE): x86-64-v3 (AVX2, FMA, F16C, BMI2; Intel Haswell / AMD Excavator and newer),
@@ -89,6 +89,10 @@ test: setup browser
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow and not e2e"
+
+# The README's four screenshots, from the browser test's light/dark desktop and phone pages.
+screenshots: setup browser
+	RAG_README_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_browser.py -k screenshots
 
 lint: setup
 	$(VENV)/bin/ruff check rag ui eval bench tests
