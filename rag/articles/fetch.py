@@ -22,8 +22,9 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import quote, urljoin, urlsplit
@@ -42,7 +43,6 @@ METADATA = frozenset(
 ALLOW_HINT = "set RAG_ALLOW_PRIVATE_URLS=1 to read pages on this machine or its network"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-_RESOLVER = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rag-resolve")
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,26 @@ def check_url(url: str) -> tuple[str, str, int]:
     return parts.scheme.lower(), parts.hostname, port
 
 
+def _getaddrinfo(host: str, port: int, timeout: float) -> list:
+    """socket.getaddrinfo within ``timeout`` (TimeoutError past it). It has no time limit of
+    its own, so it runs in a daemon thread: a lookup that hangs is left behind and never
+    keeps the process from exiting."""
+    lookup: Future[list] = Future()
+
+    def run() -> None:
+        try:
+            lookup.set_result(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except BaseException as exc:  # handed to the caller
+            lookup.set_exception(exc)
+
+    threading.Thread(target=run, name="rag-resolve", daemon=True).start()
+    return lookup.result(timeout=timeout)
+
+
 def resolve(url: str, host: str, port: int, allow_private: bool, timeout: float) -> str:
     """The address to connect to for host: every address it resolves to must be public."""
-    lookup = _RESOLVER.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = lookup.result(timeout=timeout)  # getaddrinfo has no time limit of its own
+        infos = _getaddrinfo(host, port, timeout)
     except (socket.gaierror, UnicodeError):
         raise FetchError(f"{url}: cannot find the server {host}; check the address.") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
