@@ -95,12 +95,12 @@ screenshots: setup browser
 	RAG_README_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_browser.py -k screenshots
 
 lint: setup
-	$(VENV)/bin/ruff check rag ui eval bench tests
-	$(VENV)/bin/ruff format --check rag ui eval bench tests
+	$(VENV)/bin/ruff check conftest.py rag ui eval bench tests
+	$(VENV)/bin/ruff format --check conftest.py rag ui eval bench tests
 
 format: setup
-	$(VENV)/bin/ruff format rag ui eval bench tests
-	$(VENV)/bin/ruff check --fix rag ui eval bench tests
+	$(VENV)/bin/ruff format conftest.py rag ui eval bench tests
+	$(VENV)/bin/ruff check --fix conftest.py rag ui eval bench tests
 
 eval: setup
 	$(VENV)/bin/rag eval --dataset eval/dataset.jsonl --conversations eval/conversations.jsonl \

@@ -17,9 +17,9 @@ import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from langchain_core.language_models import FakeListLLM
 
 from rag.config.settings import DEFAULT_EMBED_MODEL, resolve_settings
 from rag.embedding.embedder import Embedder
@@ -27,6 +27,9 @@ from rag.llm.base import Backend, Report
 from rag.pipeline import Pipeline
 from rag.text.analyzer import analyze
 from rag.values import Document
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import FakeListLLM
 
 
 class HashingEmbedder(Embedder):
@@ -77,6 +80,8 @@ class ScriptedBackend(Backend):
         yield from re.findall(r"\S+\s*|\s+", reply)  # word by word, as a server streams
 
     def runnable(self, max_tokens: int) -> FakeListLLM:
+        from langchain_core.language_models import FakeListLLM  # seconds of imports: on use
+
         return FakeListLLM(responses=[r for r in self.replies if isinstance(r, str)])
 
     def describe(self) -> str:
