@@ -303,7 +303,7 @@ class Pipeline:
         own, the answer language, retrieval and the evidence sentences."""
         store, embedder = self.store, self.embedder
         standalone = rewrite_follow_up(
-            self.backend, store, self.profile, question, list(history or []), doc_id
+            lambda: self.backend, store, self.profile, question, list(history or []), doc_id
         )
         language, note = detect_language(question, lang or self.settings.lang)
         vector = embedder.embed_query(standalone)

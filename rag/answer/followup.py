@@ -23,6 +23,7 @@ question is shown to the user.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rag.answer.context import build_context
 from rag.errors import BackendError
@@ -177,7 +178,7 @@ def accept_rewrite(rewrite: str, question: str, previous: list[str] | None = Non
 
 
 def rewrite_follow_up(
-    backend: Backend,
+    backend: Callable[[], Backend],
     store: IndexStore,
     profile: Profile,
     question: str,
@@ -185,16 +186,18 @@ def rewrite_follow_up(
     doc_id: str | None,
 ) -> str:
     """A follow-up rewritten to stand on its own: by an instruction-tuned model when one
-    runs (the rules' version when its rewrite is unusable), else by the rules."""
+    runs (the rules' version when its rewrite is unusable), else by the rules. ``backend``
+    gives the model, called only for a question that needs rewriting: a first question does
+    not wait for a model that is still starting."""
     if not needs_rewrite(question, previous):
         return question
-    if backend.mode == "chat":
+    if (llm := backend()).mode == "chat":
         article = build_context(store, [], doc_id, profile.context)
         system = article.system_message() if article.route == "article" else None
         messages = rewrite_messages(question, previous, system)
         try:
             keep = system is not None
-            reply = text_of(backend.stream(messages, [], REWRITE_TOKENS, keep_prefix=keep))
+            reply = text_of(llm.stream(messages, [], REWRITE_TOKENS, keep_prefix=keep))
         except BackendError:
             reply = ""
         if accepted := accept_rewrite(reply, question, previous):
