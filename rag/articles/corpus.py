@@ -19,7 +19,7 @@ import unicodedata
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.text.language import text_language
+from rag.text.language import document_language
 from rag.text.wordlists import data_lines
 from rag.values import Document, Sentence
 
@@ -82,7 +82,7 @@ def document_from_text(text: str, name: str, doc_id: str | None = None) -> Docum
     if not spans:
         raise InputError(f"{name}: no article text left after removing links and markup.")
     body = " ".join(text[a:b] for a, b in spans)
-    return Document(doc.doc_id, name, text, language=text_language(body))
+    return Document(doc.doc_id, name, text, language=document_language(body))
 
 
 def read_article_file(path: str | Path) -> tuple[str, bytes]:

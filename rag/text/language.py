@@ -53,6 +53,34 @@ def text_language(text: str) -> str:
     return codes.get(found, found.name.lower() if found else "")
 
 
+def document_language(text: str) -> str:
+    """An article's language as ``text_language`` names it: from its share of function
+    words when that is plain (Indonesian prose is a fifth to a third function words,
+    English half; instant), else from the statistical detector, which loads its models for
+    seconds in a new process.
+
+    >>> document_language("Kerajaan mengumumkan bahwa semua sekolah akan dibuka pada bulan "
+    ...     "depan setelah ditutup selama beberapa minggu karena wabah yang meningkat di "
+    ...     "negara ini dan di beberapa kota lain yang juga terdampak oleh wabah itu.")
+    'id'
+    >>> document_language("El presidente dijo que no habrá cambios en la ley a pesar de "
+    ...     "las protestas de las últimas semanas en todo el país y que el gobierno seguirá "
+    ...     "con su plan de reformas económicas para el próximo año según fuentes oficiales.")
+    'spanish'
+    """
+    words = re.findall(r"[a-z]+", text[:5000].lower())
+    if len(words) >= DOCUMENT_MIN_WORDS:
+        counts = {code: sum(w in _function_words(code) for w in words) for code in SUPPORTED}
+        for code, other in (("id", "en"), ("en", "id")):
+            own = counts[code]
+            if own >= max(3, DOCUMENT_MIN_SHARE * len(words)) and counts[other] * 5 <= own:
+                return code
+    return text_language(text)
+
+
+DOCUMENT_MIN_WORDS, DOCUMENT_MIN_SHARE = 12, 0.15
+
+
 def question_language(text: str) -> str:
     """A question's language as ``text_language`` names it, from its function words when
     they tell (instant), else from the statistical detector."""
