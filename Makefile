@@ -87,8 +87,9 @@ run: setup
 test: setup browser
 	$(PY) -m pytest -q
 
+# Two workers: the fast tests wait on nothing, so the two cores halve their run.
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not e2e"
+	$(PY) -m pytest -q -m "not slow and not e2e" -n 2
 
 # The README's four screenshots, from the browser test's light/dark desktop and phone pages.
 screenshots: setup browser

@@ -36,7 +36,6 @@ os.environ.update(
     RAY_AUTH_MODE="token",
     RAY_AUTH_TOKEN_PATH=str(TEMP / "auth_token"),
 )
-ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
 
 ARTICLES = 16  # about 130 passages, two embedding batches per worker
@@ -73,7 +72,9 @@ def variants(folder: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A head and a worker node, one CPU each, sharing the token above."""
+    """A head and a worker node, one CPU each, sharing the token above (Ray is imported
+    here, not when the module is collected: a fast run that deselects it pays nothing)."""
+    ray = pytest.importorskip("ray")
     temp = TEMP
     ray_cli = str(Path(sys.executable).parent / "ray")
     port = free_port()
@@ -208,4 +209,6 @@ def test_a_two_node_build_whose_worker_is_killed_gives_the_local_index(
     assert_same_index(pipeline.store, local.store)
     assert top10(pipeline.store, local.embedder) == top10(local.store, local.embedder)
     assert top10(load_index(tmp_path), local.embedder) == top10(local.store, local.embedder)
+    import ray
+
     assert len({n["NodeID"] for n in ray.nodes() if n["Alive"]}) == 2
