@@ -33,7 +33,8 @@ def free_port() -> int:
 
 
 def test_unknown_backend_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="is unknown; use llamacpp or openai"):
+    *first, last = BACKENDS
+    with pytest.raises(ConfigError, match=f"is unknown; use {', '.join(first)} or {last}"):
         resolve_settings(llm_backend="gpt-from-nowhere")
 
 
