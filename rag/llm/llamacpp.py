@@ -30,6 +30,7 @@ from rag.llm.base import (
     stream_openai,
     text_of,
 )
+from rag.llm.kept import KeptServer
 from rag.llm.profiles import Profile
 from rag.llm.runtime import ModelServer, default_slots, server_binary
 from rag.llm.slots import SlotPool
@@ -42,11 +43,21 @@ log = logging.getLogger(__name__)
 MAX_WAITING_PER_SLOT = 4  # questions that may wait for a slot, per slot, before "busy"
 SLOTS_RANGE = (0, 64)  # 0: chosen from the cores and memory (rag.llm.runtime.default_slots)
 QUEUE_RANGE = (0, 10_000)  # questions waiting for a slot; 0: four per slot
+KEEP_ALIVE_RANGE = (0, 7 * 24 * 3600)  # seconds
 
 
 @cache
-def model_server(path: str, context: int, slots: int, state_dir: Path) -> ModelServer:
-    """One supervised model process per model file, context size and slot count, per process."""
+def model_server(
+    path: str, context: int, slots: int, state_dir: Path, keep_alive: float = 0.0
+) -> ModelServer:
+    """One supervised model process per model file, context size and slot count, per process;
+    with ``keep_alive`` seconds, one that outlives the command (rag.llm.kept)."""
+    if keep_alive > 0:
+        servers = state_dir.parent / "servers"
+        return KeptServer(
+            path, n_ctx=context, slots=slots, state_dir=state_dir,
+            keep_alive=keep_alive, servers_dir=servers,
+        )  # fmt: skip
     return ModelServer(path, n_ctx=context, slots=slots, state_dir=state_dir)
 
 
@@ -67,11 +78,15 @@ class LlamaCppOptions(BackendOptions):
     llm_timeout: float = 60.0  # seconds without output before the embedded model is restarted
     llm_slots: int = 0  # questions the embedded model decodes together; 0: from cores and memory
     llm_queue: int = 0  # questions that may wait for a slot before "busy"; 0: 4 per slot
+    # seconds the model process outlives the command without use, for the next `rag ask`
+    # (rag.llm.kept); 0: it ends with the command
+    llm_keep_alive: float = 0.0
 
     def check(self) -> None:
         check_range("llm_slots", self.llm_slots, SLOTS_RANGE)
         check_range("llm_queue", self.llm_queue, QUEUE_RANGE)
         check_positive("llm_timeout", self.llm_timeout)
+        check_range("llm_keep_alive", self.llm_keep_alive, KEEP_ALIVE_RANGE)
 
 
 class LlamaCppBackend(Backend):
@@ -91,7 +106,9 @@ class LlamaCppBackend(Backend):
         self.path = path
         slots = options.llm_slots or default_slots()
         state_dir = model_cache / "states"
-        self.server = model_server(path, self.profile.context, slots, state_dir)
+        self.server = model_server(
+            path, self.profile.context, slots, state_dir, options.llm_keep_alive
+        )
         self.pool = slot_pool(self.server, options.llm_queue or MAX_WAITING_PER_SLOT * slots)
         self.states = StateStore(state_dir)
         # What determines a saved state besides the prefix text: the model and the runtime.

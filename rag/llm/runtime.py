@@ -308,7 +308,11 @@ class ModelServer:
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         self.port = _free_port()
-        command = self.command()
+        self.process = self._spawn(self.command())
+        self._wait_ready()
+
+    def _spawn(self, command: list[str]) -> subprocess.Popen:
+        """The model process, which the kernel ends when this process ends."""
 
         def start() -> subprocess.Popen:
             with open(self._log.name, "ab") as log_file:
@@ -321,8 +325,7 @@ class ModelServer:
                     preexec_fn=_die_with_parent,
                 )
 
-        self.process = _spawner().spawn(start)
-        self._wait_ready()
+        return _spawner().spawn(start)
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S

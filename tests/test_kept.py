@@ -1,0 +1,94 @@
+"""A model process kept between `rag ask` commands (rag.llm.kept), on the real tiny model:
+the next command uses it, a dead one is replaced, and the keeper stops it once unused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.config.settings import resolve_settings
+from rag.llm.kept import alive
+
+pytestmark = pytest.mark.slow
+
+RAG = str(Path(sys.executable).with_name("rag"))
+QUESTION = "Siapa Menteri Komunikasi dan Informatika?"
+KEEP_ALIVE_S = 6
+
+
+def ask(index_dir: Path, keep_alive: float = KEEP_ALIVE_S) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "RAG_PROFILE": "tiny",
+        "RAG_INDEX_DIR": str(index_dir),
+        "RAG_LLM_KEEP_ALIVE": str(keep_alive),
+        "RAG_LLM_SLOTS": "1",  # a kept process of its own: no other test's identity
+    }
+    done = subprocess.run([RAG, "ask", QUESTION], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def kept_pids() -> dict[Path, int]:
+    """The kept model processes the notes name: {note: pid}, for this test's slot count."""
+    servers = resolve_settings().model_cache / "servers"
+    found = {}
+    for note in servers.glob("*.json"):
+        named = json.loads(note.read_text("utf-8"))
+        command = json.loads(named["identity"])
+        one_slot = command[command.index("--parallel") + 1] == "1"
+        if one_slot and "gemma" in command[command.index("--model") + 1]:
+            found[note] = named["pid"]
+    return found
+
+
+def wait_until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
+@pytest.fixture
+def clean():
+    for pid in kept_pids().values():  # a process left by an interrupted run
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    yield
+    for note, pid in kept_pids().items():
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
+        note.unlink(missing_ok=True)
+
+
+def test_the_next_rag_ask_uses_the_kept_process_which_stops_when_unused(tmp_path, clean):
+    ask(tmp_path / "index")
+    [(note, pid)] = kept_pids().items()
+    assert alive(pid), "the model process ended with the command"
+
+    second = ask(tmp_path / "index")
+    assert "Rudiantara" in second.stdout or "tidak" in second.stdout.lower()
+    assert kept_pids() == {note: pid}, "the second command started a process of its own"
+
+    assert wait_until(lambda: not alive(pid), KEEP_ALIVE_S + 15), "the keeper left it running"
+    assert not note.exists()
+
+
+def test_a_dead_kept_process_is_replaced(tmp_path, clean):
+    ask(tmp_path / "index", keep_alive=60)
+    [pid] = kept_pids().values()
+    os.kill(pid, signal.SIGKILL)
+    assert wait_until(lambda: not alive(pid), 10)
+
+    ask(tmp_path / "index", keep_alive=60)
+    [(_, new_pid)] = kept_pids().items()
+    assert new_pid != pid and alive(new_pid)
