@@ -1,5 +1,6 @@
 """A model process kept between `rag ask` commands (rag.llm.kept), on the real tiny model:
-the next command uses it, a dead one is replaced, and the keeper stops it once unused."""
+the next command uses it, a dead one is replaced, and the keeper stops it once unused (one
+sequence of three commands over one index: each command costs a process start)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ def clean():
         note.unlink(missing_ok=True)
 
 
-def test_the_next_rag_ask_uses_the_kept_process_which_stops_when_unused(tmp_path, clean):
+def test_the_next_rag_ask_uses_the_kept_process_a_dead_one_is_replaced_and_the_keeper_stops_it(
+    tmp_path, clean
+):
     ask(tmp_path / "index")
     [(note, pid)] = kept_pids().items()
     assert alive(pid), "the model process ended with the command"
@@ -79,16 +82,11 @@ def test_the_next_rag_ask_uses_the_kept_process_which_stops_when_unused(tmp_path
     assert "Rudiantara" in second.stdout or "tidak" in second.stdout.lower()
     assert kept_pids() == {note: pid}, "the second command started a process of its own"
 
-    assert wait_until(lambda: not alive(pid), KEEP_ALIVE_S + 15), "the keeper left it running"
-    assert not note.exists()
-
-
-def test_a_dead_kept_process_is_replaced(tmp_path, clean):
-    ask(tmp_path / "index", keep_alive=60)
-    [pid] = kept_pids().values()
     os.kill(pid, signal.SIGKILL)
     assert wait_until(lambda: not alive(pid), 10)
-
-    ask(tmp_path / "index", keep_alive=60)
-    [(_, new_pid)] = kept_pids().items()
+    ask(tmp_path / "index")
+    [(note, new_pid)] = kept_pids().items()
     assert new_pid != pid and alive(new_pid)
+
+    assert wait_until(lambda: not alive(new_pid), KEEP_ALIVE_S + 15), "the keeper left it running"
+    assert not note.exists()
