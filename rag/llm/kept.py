@@ -100,14 +100,7 @@ class KeptServer(ModelServer):
         )  # fmt: skip
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
-        with open(self._log.name, "ab") as log_file:
-            return subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # neither a Ctrl-C nor this command's end stops it
-            )
+        return self._popen(command)  # not ended with this process: the keeper ends it
 
     def _adopt(self) -> bool:
         """Use the process the note names, when it is alive, ours and answering."""

@@ -313,19 +313,22 @@ class ModelServer:
 
     def _spawn(self, command: list[str]) -> subprocess.Popen:
         """The model process, which the kernel ends when this process ends."""
+        return _spawner().spawn(lambda: self._popen(command, _die_with_parent))
 
-        def start() -> subprocess.Popen:
-            with open(self._log.name, "ab") as log_file:
-                return subprocess.Popen(
-                    command,
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # a Ctrl-C in the terminal reaches us, not the model
-                    preexec_fn=_die_with_parent,
-                )
-
-        return _spawner().spawn(start)
+    def _popen(
+        self, command: list[str], preexec: Callable[[], None] | None = None
+    ) -> subprocess.Popen:
+        """The model process, logging to this server's log, in a session of its own (a
+        Ctrl-C in the terminal reaches us, not the model)."""
+        with open(self._log.name, "ab") as log_file:
+            return subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=preexec,
+            )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
