@@ -313,3 +313,17 @@ def test_a_question_about_someone_the_article_never_names_is_refused(tmp_path):
 
     assert unknown.abstained and unknown.signals["refusal_reasons"] == ["subject"]
     assert not known.abstained
+
+
+def test_a_first_question_is_retrieved_without_waiting_for_the_model(tmp_path):
+    pipeline, _ = fake_pipeline(tmp_path, [])
+    assert pipeline._backend is None and pipeline._backend_start is None
+
+    def model_not_ready():
+        raise AssertionError("retrieval asked for the model")
+
+    pipeline._make_backend = model_not_ready
+    grounds = pipeline.ground("Siapa Menteri Komunikasi dan Informatika?")
+    assert grounds.hits and grounds.question == "Siapa Menteri Komunikasi dan Informatika?"
+    with pytest.raises(AssertionError, match="asked for the model"):
+        pipeline.ground("Apa lagi yang dia katakan?", history=[grounds.question])
