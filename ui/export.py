@@ -16,7 +16,10 @@ render HTML.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -27,8 +30,15 @@ from rag.values import Citation, Document
 from ui.conversation import DONE, FAILED, STOPPED, Turn
 from ui.i18n import t
 
-EXPORT_DIR = Path(tempfile.mkdtemp(prefix="rag-export-"))  # this process's downloads only
 MAX_TITLE = 60
+
+
+@functools.cache
+def export_dir() -> Path:
+    """This process's downloads: made at the first export, removed when the process ends."""
+    folder = Path(tempfile.mkdtemp(prefix="rag-export-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def title_of(turns: Sequence[Turn]) -> str:
@@ -103,7 +113,7 @@ def write_files(
     """The conversation as (Markdown path, JSON path), or (None, None) when it is empty."""
     if not any(turn.state in (DONE, STOPPED, FAILED) for turn in turns):
         return None, None
-    folder = Path(tempfile.mkdtemp(dir=EXPORT_DIR))  # one folder per export: no clashes
+    folder = Path(tempfile.mkdtemp(dir=export_dir()))  # one folder per export: no clashes
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     md, js = folder / f"conversation-{stamp}.md", folder / f"conversation-{stamp}.json"
     md.write_text(markdown(turns, documents, lang), "utf-8")
