@@ -23,6 +23,25 @@ def test_a_free_slot_that_holds_the_prefix_is_chosen_first():
         assert placed.holds == "a"  # the slot used longest ago gives way
 
 
+def test_a_prompt_read_once_goes_back_to_its_slot_and_leaves_kept_prefixes_alone():
+    pool = SlotPool(slots=3, max_waiting=0)
+    with pool.place("article"):  # kept: slot 0
+        pass
+    with pool.place("passages-1", kept=False) as first:
+        pass
+    with pool.place("article-b") as other:  # kept, takes the slot used longest ago
+        pass
+    with pool.place("passages-2", kept=False) as second:
+        pass
+    with pool.place("passages-2", kept=False) as retry:
+        pass
+    assert first.slot == second.slot == retry.slot  # the slot that read such a prompt
+    assert retry.holds == "passages-2"  # the same system message: only the rest is read
+    assert other.slot not in (0, first.slot)
+    with pool.place("article") as again:
+        assert again.holds == "article"
+
+
 def test_a_failed_request_leaves_its_slot_unknown():
     pool = SlotPool(slots=1, max_waiting=0)
     with pytest.raises(RuntimeError), pool.place("a"):

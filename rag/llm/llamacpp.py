@@ -140,8 +140,11 @@ class LlamaCppBackend(Backend):
         report: Report | None = None,
         keep_prefix: bool = False,
     ) -> Iterator[str | Waiting]:
-        prefix = self._prefix_key(prompt) if keep_prefix else None
-        ticket = self.pool.line_up(prefix)  # a full line raises BusyError now
+        # The slot that last read this system message reads only the rest again (llama.cpp
+        # keeps each slot's evaluated prompt): a second try or a check over retrieved
+        # passages goes back to it. Only a kept prefix is also saved and restored.
+        prefix = self._prefix_key(prompt)
+        ticket = self.pool.line_up(prefix, kept=keep_prefix)  # a full line: BusyError now
         placement, told = ticket.wait(0), -1
         try:
             while placement is None:  # every slot busy: say how many are ahead, and wait
@@ -155,7 +158,7 @@ class LlamaCppBackend(Backend):
         try:
             with self.pool.held(placement, prefix):
                 self.server.ensure()  # a restart here empties every slot (SlotPool.forget)
-                if prefix is not None and self.pool.holding(placement.slot) != prefix:
+                if keep_prefix and prefix and self.pool.holding(placement.slot) != prefix:
                     self._load_prefix(placement.slot, prefix, prompt)
                 runnable = self.runnable(max_tokens, placement.slot)
                 yield from stream_openai(runnable, prompt, stop, report)

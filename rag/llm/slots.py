@@ -4,9 +4,13 @@ The model process decodes up to N sequences together (``rag.llm.runtime``: N slo
 request is placed in a slot here and sent pinned to it, so the slot's contents are known:
 a question about an article goes to a free slot that already holds that article's
 evaluated prefix when there is one, else to the free slot used longest ago, whose prefix
-is then restored from disk (``rag.llm.states``) or evaluated. When every slot is busy the
-request waits in line, first come first served, and can say how many are ahead of it; past
-``max_waiting`` it is refused at once with ``BusyError`` rather than left to time out.
+is then restored from disk (``rag.llm.states``) or evaluated. A prompt read once (retrieved
+passages, not kept) goes back to the slot that read the same system message, for a second
+try; else to the slot that last read another such prompt, whose instructions it shares
+(llama.cpp evaluates only what differs), so that no article's prefix gives way for it.
+When every slot is busy the request waits in line, first come first served, and can say how
+many are ahead of it; past ``max_waiting`` it is refused at once with ``BusyError`` rather
+than left to time out.
 
 Doesn't: talk to the model process (``rag.llm.llamacpp`` does) or know what a prefix holds.
 
@@ -18,6 +22,12 @@ Doesn't: talk to the model process (``rag.llm.llamacpp`` does) or know what a pr
 >>> with pool.place("article-a") as again:
 ...     (again.slot, again.holds)
 (0, 'article-a')
+>>> with pool.place("passages-1", kept=False) as once:
+...     once.slot
+1
+>>> with pool.place("passages-2", kept=False) as next_once:
+...     next_once.slot
+1
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ class Ticket:
     pool: SlotPool
     number: int
     prefix: str | None
+    kept: bool = True  # the prefix is kept (saved, restored); else read once
 
     def ahead(self) -> int:
         """How many requests will get a slot before this one (0: next, or served now)."""
@@ -59,6 +70,7 @@ class Placement:
 
     slot: int
     holds: str | None
+    kept: bool = True  # what the request puts in the slot is a kept prefix
 
 
 class SlotPool:
@@ -68,6 +80,7 @@ class SlotPool:
         self.slots = slots
         self.max_waiting = max_waiting
         self._holds: list[str | None] = [None] * slots
+        self._kept = [False] * slots  # whether what the slot holds is a kept prefix
         self._last_used = [0.0] * slots
         self._free = set(range(slots))
         self._line: list[int] = []  # tickets waiting, in order of arrival
@@ -89,7 +102,7 @@ class SlotPool:
         with self._changed:
             return len(self._line)
 
-    def line_up(self, prefix: str | None) -> Ticket:
+    def line_up(self, prefix: str | None, kept: bool = True) -> Ticket:
         """A place in line for a slot; a full line raises BusyError at once."""
         with self._changed:
             if not self._free and len(self._line) >= self.max_waiting:
@@ -97,18 +110,21 @@ class SlotPool:
                     f"all {self.slots} answer slots are busy and {len(self._line)} questions "
                     "are waiting; try again in a moment."
                 )
-            ticket = Ticket(self, next(self._tickets), prefix)
+            ticket = Ticket(self, next(self._tickets), prefix, kept)
             self._line.append(ticket.number)
             return ticket
 
     @contextlib.contextmanager
     def place(
-        self, prefix: str | None, on_wait: Callable[[int], None] | None = None
+        self,
+        prefix: str | None,
+        on_wait: Callable[[int], None] | None = None,
+        kept: bool = True,
     ) -> Iterator[Placement]:
         """A slot for one request, held until the block ends (when the slot is marked as
-        holding ``prefix``). ``on_wait(n)`` is told how many requests are ahead while it
-        waits; a full line raises BusyError."""
-        ticket = self.line_up(prefix)
+        holding ``prefix``, kept or read once). ``on_wait(n)`` is told how many requests
+        are ahead while it waits; a full line raises BusyError."""
+        ticket = self.line_up(prefix, kept)
         placement, told = None, -1
         try:
             while placement is None:
@@ -133,6 +149,7 @@ class SlotPool:
         finally:
             with self._changed:
                 self._holds[placement.slot] = prefix if ok else None
+                self._kept[placement.slot] = ok and placement.kept
                 self._last_used[placement.slot] = time.monotonic()
                 self._free.add(placement.slot)
                 self._changed.notify_all()
@@ -144,10 +161,10 @@ class SlotPool:
                 if not (self._free and self._line[0] == ticket.number):
                     return None
             self._line.remove(ticket.number)
-            slot = self._choose(ticket.prefix)
+            slot = self._choose(ticket.prefix, ticket.kept)
             self._free.discard(slot)
             self._changed.notify_all()
-            return Placement(slot, self._holds[slot])
+            return Placement(slot, self._holds[slot], ticket.kept)
 
     def _ahead(self, ticket: Ticket) -> int:
         with self._changed:
@@ -159,10 +176,14 @@ class SlotPool:
                 self._line.remove(ticket.number)
                 self._changed.notify_all()
 
-    def _choose(self, prefix: str | None) -> int:
-        """A free slot holding the prefix, else the free slot used longest ago."""
+    def _choose(self, prefix: str | None, kept: bool = True) -> int:
+        """A free slot holding the prefix; for a prompt read once, else the free slot that
+        last read another such prompt; else the free slot used longest ago."""
         free = sorted(self._free)
         holding = [s for s in free if prefix is not None and self._holds[s] == prefix]
         if holding:
             return holding[0]
+        once = [s for s in free if self._holds[s] is not None and not self._kept[s]]
+        if not kept and once:
+            return max(once, key=lambda s: (self._last_used[s], -s))
         return min(free, key=lambda s: (self._holds[s] is not None, self._last_used[s], s))
