@@ -251,7 +251,7 @@ def second_look(
     still lacks it, the draft says so (``kind_missing``) and the pipeline refuses."""
     if draft.failure or draft.model_refused:
         return draft
-    kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw))
+    kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw), language)
     if not kind:
         return draft
     yield Event(EventKind.RETRY)
@@ -260,7 +260,7 @@ def second_look(
         draft.kind_missing = draft.second_look = kind
         return draft
     if not retry.model_refused and kind_mismatch(
-        question, retry.cited.text or first_sentences(retry.raw)
+        question, retry.cited.text or first_sentences(retry.raw), language
     ):
         retry.kind_missing = kind
     retry.second_look = kind
