@@ -20,7 +20,7 @@ from typing import Any
 from rag import engines
 from rag.answer.check import unknown_names
 from rag.answer.context import build_context, chat_messages
-from rag.answer.drafts import Drafter, Grounds, check_stated, second_look
+from rag.answer.drafts import Drafter, Grounds, check_stated, second_look, wider_look
 from rag.answer.followup import rewrite_follow_up
 from rag.answer.overview import match_overview
 from rag.answer.questions import clean_question
@@ -373,6 +373,7 @@ class Pipeline:
             draft = yield from overview_draft(drafter, overview, language, standalone, hits, doc_id)
         elif self.backend.mode == "chat":
             draft = yield from drafter.chat(language, standalone, hits, doc_id)
+            draft = yield from wider_look(drafter, draft, language, standalone, hits, doc_id)
             draft = yield from second_look(drafter, draft, language, standalone, hits, doc_id)
             draft = yield from check_stated(drafter, draft, standalone, hits, doc_id)
         else:

@@ -195,7 +195,27 @@ def test_articles_too_long_for_the_context_route_to_the_retrieved_passages(tmp_p
 
     assert answer.route == "passages"
     units = [line for line in system_prompt(backend.prompts[0]).splitlines() if line[:1] == "["]
-    assert len(units) == 3  # the k retrieved passages, not the article
+    assert len(units) == pipeline.profile.passages == 2  # the best retrieved, not the article
+    assert not answer.abstained and "294" in answer.answer
+
+
+def test_passages_that_do_not_answer_are_followed_by_every_retrieved_one(tmp_path):
+    doc = long_article(120)
+    pipeline, backend = fake_pipeline(tmp_path, [], documents=[doc])
+    backend.replies = ["NOT IN ARTICLE", "Koperasi desa nomor 42 menjual 294 karung beras [4]."]
+
+    events = list(pipeline.ask_stream("Berapa karung beras dijual koperasi nomor 42?", k=4))
+
+    first, wide = (system_prompt(prompt) for prompt in backend.prompts)
+    assert wide.startswith(first)  # the passages read first, then the others after them
+    assert [line[:3] for line in wide.splitlines() if line[:1] == "["] == [
+        "[1]",
+        "[2]",
+        "[3]",
+        "[4]",
+    ]
+    assert [e.kind for e in events].count(EventKind.RETRY) == 1
+    answer = events[-1].answer
     assert not answer.abstained and "294" in answer.answer
 
 

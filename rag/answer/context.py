@@ -61,15 +61,16 @@ def article_passages(store: IndexStore, doc_ids: list[str]) -> list[Passage]:
 
 
 def build_context(
-    store: IndexStore, hits: list[Hit], doc_id: str | None, context_tokens: int
+    store: IndexStore, hits: list[Hit], doc_id: str | None, context_tokens: int, read: int = 0
 ) -> Context:
-    """The whole article(s) when they fit the budget, else the retrieved passages."""
+    """The whole article(s) when they fit the budget, else the first ``read`` retrieved
+    passages (0: all of them)."""
     doc_ids = [doc_id] if doc_id else sorted(store.documents)
     whole = article_passages(store, doc_ids)
     budget = context_tokens - RESERVED_TOKENS
     if whole and sum(estimate_tokens(p.text) for p in whole) <= budget:
         return Context("article", tuple(whole))
-    return Context("passages", tuple(h.passage for h in hits))
+    return Context("passages", tuple(h.passage for h in hits[: read or None]))
 
 
 @lru_cache(maxsize=32)

@@ -3,7 +3,8 @@
 Two ways, by how the profile's model is driven:
 
 - ``chat`` (instruction-tuned models): the whole article(s) in the prompt when they fit
-  the context, else the retrieved passages (``rag.answer.context``); the reply's first sentences
+  the context, else the first retrieved passages (``rag.answer.context``; all of them when
+  the model finds no answer in those: ``wider_look``); the reply's first sentences
   are checked one by one against the sentences of that context, and markers renumbered to
   count the answer's passages.
 - ``completion`` (base models): a few-shot prompt over the evidence sentences closest to
@@ -23,6 +24,7 @@ from rag.answer.check import kind_mismatch
 from rag.answer.cite import CitedAnswer, cite
 from rag.answer.context import (
     STOP,
+    Context,
     Route,
     build_context,
     build_prompt,
@@ -91,6 +93,7 @@ class Draft:
     second_look: str = ""  # the kind of answer a retry asked for ("" when none was needed)
     p_unstated: float = 0.0  # the model's probability that the text does not state it (check)
     text_tokens: int = 0  # the length of the text the model read (the prompt's system message)
+    wide: bool = False  # the passages route read every retrieved passage (see wider_look)
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ class Drafter:
         """The prompt the model is given first for these grounds (as ``chat`` and
         ``completion`` build it)."""
         if self.backend.mode == "chat":
-            context = build_context(self.store, grounds.hits, doc_id, self.profile.context)
+            context = self.context(grounds.hits, doc_id)
             return chat_messages(context, grounds.question, grounds.language)
         family = self.profile.prompts
         return build_prompt(family, grounds.language, grounds.evidence, grounds.question)
@@ -153,12 +156,14 @@ class Drafter:
         doc_id: str | None,
         kind: str = "",
         overview: str = "",
+        wide: bool = False,
     ) -> Generator[Event, None, Draft]:
         """Stream an instruction-tuned model's answer over the whole article(s), or the
-        retrieved passages when they do not fit, and check it sentence by sentence.
-        ``kind``: ask for that kind of answer (a second try); ``overview``: 'summary' or
-        'people', the article's overview in up to 5 sentences (see rag.answer.summaries)."""
-        context = build_context(self.store, hits, doc_id, self.profile.context)
+        first retrieved passages when they do not fit (``wide``: all of them), and check it
+        sentence by sentence. ``kind``: ask for that kind of answer (a second try);
+        ``overview``: 'summary' or 'people', the article's overview in up to 5 sentences
+        (see rag.answer.summaries)."""
+        context = self.context(hits, doc_id, wide)
         pieces, report = [], Report()
         keep = context.route == "article"  # every question about these articles shares it
         try:
@@ -173,7 +178,7 @@ class Drafter:
         except BackendError as exc:
             return Draft(failure=str(exc), route=context.route, hits=hits)
         raw = "".join(pieces).strip()
-        draft = Draft(raw=raw, route=context.route, hits=hits)
+        draft = Draft(raw=raw, route=context.route, hits=hits, wide=wide)
         draft.p_refuse = refusal_probability(report.first_tokens)
         # a summary that says somewhere what the text lacks is still a summary
         if not raw or model_refused(overview_sentences(raw, 1) if overview else raw):
@@ -191,6 +196,32 @@ class Drafter:
         )
         draft.cited, draft.hits = renumber(cited, hits, context)
         return draft
+
+    def context(self, hits: list[Hit], doc_id: str | None, wide: bool = False) -> Context:
+        """What the model reads: the whole article(s), else the profile's first passages
+        (``wide``: every retrieved passage)."""
+        read = 0 if wide else self.profile.passages
+        return build_context(self.store, hits, doc_id, self.profile.context, read)
+
+
+def wider_look(
+    drafter: Drafter,
+    draft: Draft,
+    language: str,
+    question: str,
+    hits: list[Hit],
+    doc_id: str | None,
+) -> Generator[Event, None, Draft]:
+    """On the passages route the model reads the best retrieved passages first (every
+    passage is a new prompt to evaluate); when it finds no answer there, it reads all of
+    them (the slot keeps the first ones evaluated, so only the rest is new)."""
+    if draft.route != "passages" or draft.wide or not draft.model_refused:
+        return draft
+    if not drafter.profile.passages or len(hits) <= drafter.profile.passages:
+        return draft
+    yield Event(EventKind.RETRY)
+    wider = yield from drafter.chat(language, question, hits, doc_id, wide=True)
+    return draft if wider.failure else wider
 
 
 def check_stated(
@@ -255,7 +286,7 @@ def second_look(
     if not kind:
         return draft
     yield Event(EventKind.RETRY)
-    retry = yield from drafter.chat(language, question, hits, doc_id, kind)
+    retry = yield from drafter.chat(language, question, hits, doc_id, kind, wide=draft.wide)
     if retry.failure:
         draft.kind_missing = draft.second_look = kind
         return draft

@@ -150,7 +150,10 @@ def _one_article(
     """One article's overview by the model, else its opening sentences."""
     reason = "completion"
     if drafter.backend.mode == "chat":
-        draft = yield from drafter.chat(language, question, hits, doc_id, overview=overview.kind)
+        # an overview reads every retrieved passage of a long article, not the best ones only
+        draft = yield from drafter.chat(
+            language, question, hits, doc_id, overview=overview.kind, wide=True
+        )
         usable = not draft.failure and not draft.model_refused
         if usable and supported_sentences(draft.cited) >= MIN_SUPPORTED:
             return draft

@@ -33,6 +33,7 @@ class Profile:
     context: int  # llama.cpp context size, in tokens
     prompts: str  # prompt family: rag/prompts/answer-{prompts}-{lang}.txt
     refusal: str  # thresholds file in rag/data
+    passages: int = 0  # retrieved passages read first on the passages route (0: all)
 
     @property
     def refusal_path(self) -> Path:
