@@ -216,7 +216,7 @@ def test_passages_that_do_not_answer_are_followed_by_every_retrieved_one(tmp_pat
     ]
     assert [e.kind for e in events].count(EventKind.RETRY) == 1
     answer = events[-1].answer
-    assert not answer.abstained and "294" in answer.answer
+    assert not answer.abstained and "294" in answer.answer and answer.signals["wider_look"]
 
 
 def test_a_question_about_one_article_sees_only_that_article(tmp_path):

@@ -70,6 +70,7 @@ class Verdict:
                 "text_tokens": draft.text_tokens,
                 "unknown_names": self.unknown,
                 "second_look": draft.second_look,
+                "wider_look": draft.wide,
                 "refusal_reasons": self.reasons,
             },
         )
