@@ -201,26 +201,33 @@ def switching(settings: Settings, runs: int, workdir: Path) -> dict:
     return {"articles": len(docs), "switches": len(firsts), "first_token_s": _s(median(firsts))}
 
 
-def passages(settings: Settings, workdir: Path, every: int = 15) -> dict:
-    """The passages route over FacQA's 273 articles: latency and gold span in the answer."""
+def passages(settings: Settings, workdir: Path, every: int = 15, read: int | None = None) -> dict:
+    """The passages route over FacQA's 273 articles (every ``every``-th question): latency,
+    gold span in the answer, refusals; ``read`` sets how many passages the model reads
+    first (the profile's ``passages``; 0: all retrieved at once)."""
     index_dir = workdir / "facqa"
     facqa = replace(settings, index_dir=index_dir)
     pipeline = build_pipeline(facqa)
+    if read is not None:
+        pipeline.profile = replace(pipeline.profile, passages=read)
     pipeline.index(sorted((FACQA / "corpus").glob("*.txt")))
     rows = read_jsonl(FACQA / "questions.jsonl")[::every]
     pipeline.warm_up()
-    ends, firsts, right = [], [], 0
+    ends, firsts, right, refused = [], [], 0, 0
     for row in rows:
         first, end, answer = _timed(pipeline, row["question"])
         firsts.append(first)
         ends.append(end)
         right += not answer.abstained and answer_correct(answer.answer, row["answers"])
+        refused += answer.abstained
     return {
         "questions": len(rows),
         "route": answer.route,
+        "passages_read_first": pipeline.profile.passages,
         "end_s": _s(median(ends)),
         "first_token_s": _s(median(firsts)),
         "accuracy": round(right / len(rows), 3),
+        "refused": round(refused / len(rows), 3),
     }
 
 
@@ -242,7 +249,14 @@ def load(settings: Settings, workdir: Path, clients: list[int], rounds: int) -> 
 PARTS = ("cold_ask", "kept_ask", "serve_ready", "restart", "switching", "passages", "load")
 
 
-def run_runtime(settings: Settings, runs: int, workdir: Path, parts=PARTS) -> dict:
+def run_runtime(
+    settings: Settings,
+    runs: int,
+    workdir: Path,
+    parts=PARTS,
+    every: int = 15,
+    read: int | None = None,
+) -> dict:
     """Every part, each failure recorded in its place (the others still run)."""
     jobs = {
         "cold_ask": lambda: cold_ask(settings, runs),
@@ -250,7 +264,7 @@ def run_runtime(settings: Settings, runs: int, workdir: Path, parts=PARTS) -> di
         "serve_ready": lambda: serve_ready(settings, runs, workdir),
         "restart": lambda: restart(settings, runs),
         "switching": lambda: switching(settings, runs, workdir),
-        "passages": lambda: passages(settings, workdir),
+        "passages": lambda: passages(settings, workdir, every, read),
         "load": lambda: load(settings, workdir, [1, 4, 8], 3),
     }
     results = {}
@@ -276,11 +290,23 @@ def main(argv: list[str] | None = None) -> int:
         "parts", nargs="*", metavar="PART", choices=[*PARTS, []], help=f"of {', '.join(PARTS)}"
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--every", type=int, default=15, help="passages: every N-th FacQA question (default 15)"
+    )
+    parser.add_argument(
+        "--read",
+        type=int,
+        default=None,
+        help="passages: how many retrieved passages the model reads first (default: the "
+        "profile's; 0: all at once)",
+    )
     parser.add_argument("--out", default="bench-runtime.json")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="  [%(asctime)s] %(message)s")
     with tempfile.TemporaryDirectory(prefix="rag-bench-runtime-") as tmp:
-        results = run_runtime(resolve_settings(), args.runs, Path(tmp), args.parts or PARTS)
+        results = run_runtime(
+            resolve_settings(), args.runs, Path(tmp), args.parts or PARTS, args.every, args.read
+        )
     Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(results, indent=2, ensure_ascii=False))
     return 1 if any("error" in r for r in results.values()) else 0
