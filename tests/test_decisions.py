@@ -199,10 +199,13 @@ def test_articles_too_long_for_the_context_route_to_the_retrieved_passages(tmp_p
     assert not answer.abstained and "294" in answer.answer
 
 
-def test_passages_that_do_not_answer_are_followed_by_every_retrieved_one(tmp_path):
+@pytest.mark.parametrize(
+    "first_reply", ["NOT IN ARTICLE", "Presiden membuka pabrik gandum di Surabaya [1]."]
+)
+def test_passages_that_do_not_answer_are_followed_by_every_retrieved_one(tmp_path, first_reply):
     doc = long_article(120)
     pipeline, backend = fake_pipeline(tmp_path, [], documents=[doc])
-    backend.replies = ["NOT IN ARTICLE", "Koperasi desa nomor 42 menjual 294 karung beras [4]."]
+    backend.replies = [first_reply, "Koperasi desa nomor 42 menjual 294 karung beras [4]."]
 
     events = list(pipeline.ask_stream("Berapa karung beras dijual koperasi nomor 42?", k=4))
 

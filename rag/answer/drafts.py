@@ -213,9 +213,12 @@ def wider_look(
     doc_id: str | None,
 ) -> Generator[Event, None, Draft]:
     """On the passages route the model reads the best retrieved passages first (every
-    passage is a new prompt to evaluate); when it finds no answer there, it reads all of
-    them (the slot keeps the first ones evaluated, so only the rest is new)."""
-    if draft.route != "passages" or draft.wide or not draft.model_refused:
+    passage is a new prompt to evaluate); when it finds no answer there (it says so, or
+    nothing it says holds against them), it reads all of them (the slot keeps the first
+    ones evaluated, so only the rest is new)."""
+    if draft.route != "passages" or draft.wide or draft.failure:
+        return draft
+    if not draft.model_refused and draft.cited.citations:
         return draft
     if not drafter.profile.passages or len(hits) <= drafter.profile.passages:
         return draft
