@@ -270,9 +270,13 @@ def test_a_second_try_that_answers_the_kind_asked_for_is_kept(tmp_path):
         f"Pada kampanye Single’s Day Alibaba, 11 November 2018 mendatang [{unit}].",
     ]
 
+    # the second try's line invites NOT IN ARTICLE: its first token's doubt is not counted
+    backend.first_tokens = [{"NOT": 0.01, "Lew": 0.9}, {"NOT": 0.6, "Pada": 0.4}]
+
     answer = pipeline.ask("Kapan kelima produk itu mulai dipasarkan di Tiongkok?")
 
     assert not answer.abstained and "11 November 2018" in answer.answer
+    assert answer.signals["p_refuse"] == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize(

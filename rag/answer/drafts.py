@@ -290,7 +290,8 @@ def second_look(
     if not kind:
         return draft
     yield Event(EventKind.RETRY)
-    retry = yield from drafter.chat(language, question, hits, doc_id, kind, wide=draft.wide)
+    # on the passages route a second try reads every retrieved passage
+    retry = yield from drafter.chat(language, question, hits, doc_id, kind, wide=True)
     if retry.failure:
         draft.kind_missing = draft.second_look = kind
         return draft
@@ -299,6 +300,9 @@ def second_look(
     ):
         retry.kind_missing = kind
     retry.second_look = kind
+    # the retry's line invites NOT IN ARTICLE, so its first token's doubt is not the one the
+    # refusal thresholds were tuned on: the first answer's is
+    retry.p_refuse = draft.p_refuse
     return retry
 
 
