@@ -195,7 +195,7 @@ def test_articles_too_long_for_the_context_route_to_the_retrieved_passages(tmp_p
 
     assert answer.route == "passages"
     units = [line for line in system_prompt(backend.prompts[0]).splitlines() if line[:1] == "["]
-    assert len(units) == pipeline.profile.passages == 2  # the best retrieved, not the article
+    assert len(units) == pipeline.profile.passages == 1  # the best retrieved, not the article
     assert not answer.abstained and "294" in answer.answer
 
 
