@@ -303,22 +303,6 @@ def test_an_answer_that_names_no_city_or_only_repeats_the_question_is_refused(
     assert answer.abstained and "kind" in answer.signals["refusal_reasons"]
 
 
-def test_an_english_question_answered_in_indonesian_is_asked_again_in_english(tmp_path):
-    pipeline, backend = fake_pipeline(tmp_path, [])
-    unit = unit_of(system_prompt(chat_prompt(pipeline)), "sangat baik")
-    backend.replies = [
-        f"Kelima produk Indonesia ini sangat baik, kata Jack Ma [{unit}].",
-        f"Jack Ma said that the five products are very good: kelima produk Indonesia ini "
-        f"sangat baik (dari segi kapasitas dan kualitas) [{unit}].",
-    ]
-
-    answer = pipeline.ask("How did Jack Ma rate the five Indonesian products?")
-
-    assert len(backend.prompts) == 2
-    assert "Write the answer in English" in dict(backend.prompts[1])["user"]
-    assert not answer.abstained and answer.answer.startswith("Jack Ma said")
-
-
 def test_an_answer_the_model_doubts_the_article_states_is_refused(tmp_path):
     from dataclasses import replace as with_fields
 

@@ -286,7 +286,7 @@ def second_look(
     refuses."""
     if draft.failure or draft.model_refused:
         return draft
-    kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw), language)
+    kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw))
     if not kind:
         return draft
     yield Event(EventKind.RETRY)
@@ -296,7 +296,7 @@ def second_look(
         draft.kind_missing = draft.second_look = kind
         return draft
     if not retry.model_refused and kind_mismatch(
-        question, retry.cited.text or first_sentences(retry.raw), language
+        question, retry.cited.text or first_sentences(retry.raw)
     ):
         retry.kind_missing = kind
     retry.second_look = kind
