@@ -280,10 +280,9 @@ def second_look(
     hits: list[Hit],
     doc_id: str | None,
 ) -> Generator[Event, None, Draft]:
-    """An answer that lacks what its question asks for (its language, a time, a number, a
-    name; see rag.answer.check) is tried once more with a line asking for it; when the
-    second answer still lacks it, the draft says so (``kind_missing``) and the pipeline
-    refuses."""
+    """An answer that lacks what its question asks for (a time, a number, a name; see
+    rag.answer.check) is tried once more with a line asking for it; when the second answer
+    still lacks it, the draft says so (``kind_missing``) and the pipeline refuses."""
     if draft.failure or draft.model_refused:
         return draft
     kind = kind_mismatch(question, draft.cited.text or first_sentences(draft.raw))
