@@ -11,7 +11,11 @@ many readers at once. Every figure is taken the way a user meets it, on the real
   switch restores a saved state: first token after the switch;
 - ``passages``: the passages route over the FacQA dev corpus (273 short articles): latency
   and whether the answer holds the gold span;
-- ``load``: 1, 4 and 8 concurrent clients against ``rag serve`` (``ui.loadtest``).
+- ``load``: 1, 4 and 8 concurrent clients against ``rag serve`` (``ui.loadtest``);
+- ``batching``: what the model process can do at most: tokens/s for one long prompt (the
+  article) and for 1, 2, 4 and 8 sequences decoded together, the tokens one answer costs
+  (prompts and generated, the load test's questions, from the model process's own log),
+  and so the answers/s that no scheduling of requests can exceed on this machine.
 
 Each returns a dict of medians (of ``runs`` runs) in seconds or milliseconds, named so.
 Doesn't: assert targets (the README and the issue's note compare), or run in tests.
@@ -22,11 +26,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from statistics import median
@@ -246,7 +253,96 @@ def load(settings: Settings, workdir: Path, clients: list[int], rounds: int) -> 
     return out
 
 
-PARTS = ("cold_ask", "kept_ask", "serve_ready", "restart", "switching", "passages", "load")
+PRINT_TIMING = re.compile(r"\| +(prompt eval|eval) time = +([\d.]+) ms / +(\d+) tokens")
+
+
+def logged_tokens(log_text: str) -> tuple[int, int]:
+    r"""(prompt tokens evaluated, tokens generated) over llama-server's ``print_timing``
+    lines; a request stopped after its first token logs "eval time = 0.00 ms / 1 tokens",
+    a token that was sampled from the prompt's last step, so it is not counted.
+
+    >>> logged_tokens(
+    ...     "slot print_timing: id  0 | task 3 | prompt eval time = 1766.99 ms /    35 tokens\n"
+    ...     "slot print_timing: id  0 | task 3 |        eval time = 4690.08 ms /    44 tokens\n"
+    ...     "slot print_timing: id  0 | task 4 | prompt eval time =  776.60 ms /    17 tokens\n"
+    ...     "slot print_timing: id  0 | task 4 |        eval time =    0.00 ms /     1 tokens\n")
+    (52, 44)
+    """
+    prompt = generated = 0
+    for line in log_text.splitlines():
+        if match := PRINT_TIMING.search(line):
+            kind, ms, count = match[1], float(match[2]), int(match[3])
+            if kind == "prompt eval":
+                prompt += count
+            elif ms > 0:
+                generated += count
+    return prompt, generated
+
+
+def _completion(root_url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        f"{root_url}/completion", json.dumps(body).encode(), {"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=SERVE_TIMEOUT_S) as reply:
+        return json.load(reply)
+
+
+def batching(settings: Settings, runs: int, widths=(1, 2, 4, 8), new_tokens: int = 48) -> dict:
+    """The model process's ceiling: tokens/s by batch width, tokens per answer, answers/s."""
+    from ui.loadtest import QUESTIONS
+
+    pipeline = build_pipeline(settings)
+    pipeline.warm_up()
+    server = pipeline.backend.server
+    root = server.root_url
+    article = pipeline.store.documents[pipeline.documents()[0].doc_id].text
+
+    def rate(width: int, run: int) -> float:
+        bodies = [
+            {
+                "prompt": f"({run}.{i}) Tulis satu kalimat tentang kota nomor {i} di Indonesia.",
+                "n_predict": new_tokens,
+                "ignore_eos": True,
+                "cache_prompt": False,
+            }
+            for i in range(width)
+        ]
+        start = time.perf_counter()
+        with ThreadPoolExecutor(width) as pool:
+            replies = list(pool.map(lambda body: _completion(root, body), bodies))
+        tokens = sum(r["timings"]["prompt_n"] + r["timings"]["predicted_n"] for r in replies)
+        return tokens / (time.perf_counter() - start)
+
+    long_prompt = [
+        _completion(root, {"prompt": f"({run})\n{article}", "n_predict": 1, "cache_prompt": False})
+        for run in range(runs)
+    ]
+    by_width = {w: _s(median(rate(w, run) for run in range(runs))) for w in widths}
+    log = server.log_path
+    before = log.stat().st_size
+    for question in QUESTIONS:
+        pipeline.ask(question)
+    with log.open(encoding="utf-8", errors="replace") as handle:
+        handle.seek(before)
+        prompt, generated = logged_tokens(handle.read())
+    per_answer = (prompt + generated) / len(QUESTIONS)
+    long_rate = median(r["timings"]["prompt_per_second"] for r in long_prompt)
+    best = max(long_rate, *by_width.values())
+    return {
+        "runs": runs,
+        "long_prompt_tokens": long_prompt[0]["timings"]["prompt_n"],
+        "long_prompt_tokens_per_s": _s(long_rate),
+        "decode_tokens_per_s_by_width": by_width,
+        "answers": len(QUESTIONS),
+        "prompt_tokens_per_answer": _s(prompt / len(QUESTIONS)),
+        "generated_tokens_per_answer": _s(generated / len(QUESTIONS)),
+        "answers_per_s_ceiling": _s(best / per_answer),
+    }
+
+
+PARTS = (
+    "cold_ask", "kept_ask", "serve_ready", "restart", "switching", "passages", "load", "batching"
+)  # fmt: skip
 
 
 def run_runtime(
@@ -266,6 +362,7 @@ def run_runtime(
         "switching": lambda: switching(settings, runs, workdir),
         "passages": lambda: passages(settings, workdir, every, read),
         "load": lambda: load(settings, workdir, [1, 4, 8], 3),
+        "batching": lambda: batching(settings, runs),
     }
     results = {}
     for name in parts:

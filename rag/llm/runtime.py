@@ -185,6 +185,11 @@ class ModelServer:
         return f"{self.root_url}/v1"
 
     @property
+    def log_path(self) -> Path:
+        """llama-server's own log (its timings per request), kept after it stops."""
+        return Path(self._log.name)
+
+    @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
 
@@ -364,7 +369,7 @@ class ModelServer:
             self.process.wait(timeout=5)
 
     def log_tail(self) -> str:
-        lines = Path(self._log.name).read_text("utf-8", "replace").splitlines()
+        lines = self.log_path.read_text("utf-8", "replace").splitlines()
         tail = "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:])
         return f"Its last log lines:\n{tail}" if tail else "It logged nothing."
 
