@@ -87,9 +87,10 @@ run: setup
 test: setup browser
 	$(PY) -m pytest -q
 
-# Two workers: the fast tests wait on nothing, so the two cores halve their run.
+# Two workers: the fast tests wait on nothing, so the two cores halve their run. tests/e2e/
+# holds only browser tests, so it is not even collected.
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow and not e2e" -n 2
+	$(PY) -m pytest -q -m "not slow and not e2e" -n 2 --ignore=tests/e2e
 
 # The README's four screenshots, from the browser test's light/dark desktop and phone pages.
 screenshots: setup browser

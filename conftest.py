@@ -7,6 +7,8 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
+import ui  # noqa: F401  (before any test imports Gradio: ui/__init__.py keeps its import short)
+
 PACKAGES = ("rag", "ui", "eval", "bench")
 ROOT = Path(__file__).parent
 
