@@ -94,7 +94,7 @@ def misbehaving_server(mode: str):
 def test_timeout_is_a_clear_error():
     with misbehaving_server("hang") as url:
         backend = get_backend(
-            resolve_settings(llm_backend="openai", openai_base_url=url, openai_timeout=1)
+            resolve_settings(llm_backend="openai", openai_base_url=url, openai_timeout=0.3)
         )
         with pytest.raises(BackendError, match="timed out"):
             list(backend.stream("Question: hi\nAnswer:", ["\n"], 8))
