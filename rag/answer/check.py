@@ -150,14 +150,18 @@ def kind_mismatch(question: str, answer: str) -> str:
 
 def echoes(question: str, answer: str) -> bool:
     """The answer says nothing the question does not: each of its content words is one of
-    the question's (the same stem, or the same first five letters: "Indonesia" answers
-    "Which Indonesian region ...?" with the question's own word). A yes/no reply and the
-    answer to a why- or how-question are exempt.
+    the question's (the same stem, or the same first five letters and nearly the same
+    length: "Indonesia" answers "Which Indonesian region ...?" with the question's own word,
+    while "pinteresque" is a new word beside "Pinter"). A yes/no reply and the answer to a
+    why- or how-question are exempt.
 
     >>> echoes("Perusahaan apa yang memproduksi Biskuit Recheese?",
     ...        "Perusahaan yang memproduksi Biskuit Recheese adalah Biskuit Recheese [1].")
     True
     >>> echoes("Siapa Menteri Kominfo?", "Menteri Kominfo adalah Rudiantara [1].")
+    False
+    >>> echoes("Apa istilah untuk gaya teater yang diciptakan Harold Pinter?",
+    ...        "Gaya teater yang diciptakan Harold Pinter disebut pinteresque [1].")
     False
     """
     if YES_NO.match(answer) or WHY_HOW.match(question):
@@ -168,7 +172,9 @@ def echoes(question: str, answer: str) -> bool:
 
 
 def _same_word(word: str, words: set[str]) -> bool:
-    return word in words or (len(word) >= 5 and any(w[:5] == word[:5] for w in words))
+    return word in words or (
+        len(word) >= 5 and any(w[:5] == word[:5] and abs(len(w) - len(word)) <= 3 for w in words)
+    )
 
 
 def _names_a_place(question: str, answer: str) -> bool:
