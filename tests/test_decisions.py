@@ -235,6 +235,35 @@ def test_a_question_about_one_article_sees_only_that_article(tmp_path):
     assert {c.doc_id for c in answer.citations} == {"toko"}
 
 
+FILM = Document(
+    "palupi",
+    "palupi.txt",
+    "Film Apa Jang Kau Tjari, Palupi? karya Asrul Sani terpilih sebagai film terbaik "
+    "Festival Film Asia pada 1970.",
+    "id",
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "answered"),
+    [
+        ("Film itu adalah Apa Jang Kau Tjari, Palupi? [1]", True),  # a title ending in "?"
+        ("Apa nama film terbaik Festival Film Asia pada 1970?", False),  # the question given back
+    ],
+)
+def test_a_title_ending_in_a_question_mark_answers_and_the_question_given_back_does_not(
+    tmp_path, reply, answered
+):
+    pipeline, backend = fake_pipeline(tmp_path, [], documents=[FILM])
+    backend.replies = [reply] * 2
+
+    answer = pipeline.ask("Apa nama film terbaik Festival Film Asia pada 1970?", doc_id="palupi")
+
+    assert answer.abstained is not answered
+    if answered:
+        assert "Palupi?" in answer.answer and answer.citations[0].doc_id == "palupi"
+
+
 def test_a_likely_refusal_is_a_refusal_even_when_the_model_answers(tmp_path):
     pipeline, backend = fake_pipeline(tmp_path, [])
     unit = unit_of(system_prompt(chat_prompt(pipeline)), "ada lima produk")

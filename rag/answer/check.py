@@ -166,8 +166,19 @@ def echoes(question: str, answer: str) -> bool:
     """
     if YES_NO.match(answer) or WHY_HOW.match(question):
         return False
+    return repeats(question, answer)
+
+
+def repeats(question: str, text: str) -> bool:
+    """Every content word of the text is one of the question's (see ``echoes``).
+
+    >>> repeats("Siapa Menteri Kominfo?", "Siapa Menteri Kominfo itu?")
+    True
+    >>> repeats("Apa nama film itu?", "Apa Jang Kau Tjari, Palupi?")
+    False
+    """
     asked = set(analyze(question))
-    said = set(analyze(MARKERS.sub(" ", answer)))
+    said = set(analyze(MARKERS.sub(" ", text)))
     return bool(said) and all(_same_word(word, asked) for word in said)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.answer.check import repeats
 from rag.embedding.embedder import Embedder
 from rag.retrieval.evidence import Evidence, sentence_vectors
 from rag.text.analyzer import analyze
@@ -232,10 +233,11 @@ def cite(
         clean, claimed = split_markers(sentence)
         if not clean:  # a marker on its own belongs to the sentence before it
             continue
-        # A question given back (the model echoing the prompt) answers nothing.
+        # A question given back (the model echoing the prompt) answers nothing; a title that
+        # ends in "?" ("Apa Jang Kau Tjari, Palupi?") is an answer like any other.
         ranked = (
             []
-            if clean.endswith("?")
+            if clean.endswith("?") and repeats(question, clean)
             else supports(question, clean, candidates, embedder, translated)
         )
         valid = [s for s in ranked if s.holds]
@@ -255,7 +257,7 @@ def cite(
         citation = _citation(chosen)
         if all((c.marker, c.start) != (citation.marker, citation.start) for c in citations):
             citations.append(citation)
-        body, end = (clean[:-1], clean[-1]) if clean[-1:] in ".!?" else (clean, "")
+        body, end = (clean[:-1], clean[-1]) if clean[-1:] in ".!" else (clean, "")
         parts.append(f"{body} [{citation.marker}]{end}")
     if not parts:  # every sentence was withdrawn: nothing supported remains
         return CitedAnswer(" ".join(dropped), (), 0.0, 0.0)
