@@ -9,6 +9,8 @@ from __future__ import annotations
 import doctest
 import logging
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from types import SimpleNamespace
 
@@ -581,3 +583,24 @@ def test_remove_document_rebuilds_without_it_and_keeps_the_last(tmp_path, monkey
 @pytest.mark.parametrize("module", [render, articles, actions, app, conversation, i18n])
 def test_docstring_examples(module):
     assert doctest.testmod(module).failed == 0
+
+
+STUB_OPENS = """
+import sys
+opened = []
+sys.addaudithook(
+    lambda event, args: event == "open" and str(args[0]).endswith(".pyi") and opened.append(1)
+)
+import ui
+import gradio
+print(len(opened))
+"""
+
+
+def test_gradio_loads_through_the_package_without_touching_its_type_stubs():
+    # A new interpreter: this one imported Gradio already. Without ui/__init__.py's hook,
+    # Gradio 6.31 opens its components' .pyi files (about 240) at every import.
+    done = subprocess.run(
+        [sys.executable, "-c", STUB_OPENS], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["0"]

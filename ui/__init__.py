@@ -37,7 +37,5 @@ class _WithoutStubRewrites(importlib.abc.MetaPathFinder):
         return spec
 
 
-if STUBS_MODULE not in sys.modules and not any(
-    isinstance(finder, _WithoutStubRewrites) for finder in sys.meta_path
-):
+if STUBS_MODULE not in sys.modules:  # Gradio imported before this package: too late
     sys.meta_path.insert(0, _WithoutStubRewrites())
