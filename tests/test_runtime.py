@@ -22,7 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from rag.config.settings import resolve_settings
 from rag.errors import ModelUnavailableError
+from rag.llm import gguf
+from rag.llm.profiles import get_profile
 from rag.llm.runtime import ModelServer, describe_exit
 from rag.values import EventKind
 from tests.conftest import make_pipeline
@@ -83,9 +86,24 @@ def test_a_model_that_cannot_start_is_a_clear_error_not_a_hang(tmp_path):
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF" + os.urandom(4096))
     started = time.monotonic()
+    server = ModelServer(broken, n_ctx=512)
     with pytest.raises(ModelUnavailableError, match=r"model process exited .* while loading"):
-        ModelServer(broken, n_ctx=512).ensure()
+        server.ensure()
     assert time.monotonic() - started < 60
+    server.stop()  # as at exit: a process that failed leaves its log for the post-mortem
+    assert server.log_path.is_file()
+    assert str(server.log_path) in server.log_tail()
+    server.log_path.unlink()
+
+
+def test_a_model_process_that_ran_well_takes_its_log_with_it():
+    settings = resolve_settings(profile="tiny")
+    model = gguf.provision(gguf.get_model(get_profile("tiny").model), settings.model_cache)
+    server = ModelServer(model, n_ctx=512)
+    server.ensure()
+    assert "listening" in server.log_path.read_text("utf-8")
+    server.stop()
+    assert not server.log_path.exists()
 
 
 def test_a_missing_model_file_is_a_clear_error(tmp_path):
@@ -116,6 +134,7 @@ def test_a_killed_model_process_costs_one_answer(tiny, sig):
     again = pipeline.ask(NEXT)
     assert not again.fallback
     assert again.raw_answer == expected.raw_answer  # the restarted model answers as before
+    assert server.last_failure and server.log_path.is_file()  # kept for the post-mortem
 
 
 @pytest.mark.slow

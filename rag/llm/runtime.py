@@ -186,7 +186,8 @@ class ModelServer:
 
     @property
     def log_path(self) -> Path:
-        """llama-server's own log (its timings per request), kept after it stops."""
+        """llama-server's own log (its timings per request). ``stop`` removes it, unless
+        the process failed to start, crashed or hung: then it stays for the post-mortem."""
         return Path(self._log.name)
 
     @property
@@ -225,7 +226,7 @@ class ModelServer:
                 code = self.process.returncode if self.process else None
                 what = f"{describe_exit(code)}; it was restarted"
             self.last_failure = what
-            log.warning("the model process %s", what)
+            log.warning("the model process %s; its log: %s", what, self.log_path)
             try:
                 self.ensure()
             except ModelUnavailableError as exc:
@@ -234,8 +235,11 @@ class ModelServer:
             return what
 
     def stop(self) -> None:
+        """End the process; its log goes too when nothing went wrong with it."""
         with self._lock:
             self._kill()
+            if not self.last_failure:
+                self.log_path.unlink(missing_ok=True)
 
     def model_settings(self) -> dict[str, str | int | bool]:
         """How this process loads the model, as llama-cpp-python's ModelSettings fields (the
@@ -340,6 +344,7 @@ class ModelServer:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
+                self.last_failure = f"{describe_exit(code)} while loading"
                 raise ModelUnavailableError(
                     f"the model process {describe_exit(code)} while loading {self.model_path}.\n"
                     f"{self.log_tail()}\nRun `rag doctor` for the runtime's CPU features and "
@@ -353,6 +358,7 @@ class ModelServer:
                 pass
             time.sleep(0.05)
         self._kill()
+        self.last_failure = "did not answer in time while loading"
         raise ModelUnavailableError(
             f"the model process did not answer within {STARTUP_TIMEOUT_S:.0f} s of starting "
             f"with {self.model_path}; it was stopped.\n{self.log_tail()}"
@@ -371,7 +377,8 @@ class ModelServer:
     def log_tail(self) -> str:
         lines = self.log_path.read_text("utf-8", "replace").splitlines()
         tail = "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:])
-        return f"Its last log lines:\n{tail}" if tail else "It logged nothing."
+        where = f"(the whole log: {self.log_path})"
+        return f"Its last log lines {where}:\n{tail}" if tail else f"It logged nothing {where}."
 
 
 def runtime_info(binary: Path | None = None) -> dict[str, str]:
