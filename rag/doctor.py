@@ -30,7 +30,7 @@ from rag.errors import RagError
 from rag.fileio import sha256_file
 from rag.llm import gguf
 from rag.llm.profiles import get_profile
-from rag.llm.runtime import ModelServer, runtime_info
+from rag.llm.runtime import ModelServer, server_binary
 
 PACKAGES = (
     "rag-article-assistant",
@@ -80,6 +80,31 @@ class Check:
 
 
 # -- facts ---------------------------------------------------------------------------------
+def runtime_info(binary: Path | None = None) -> dict[str, str]:
+    """The llama-server build: its version and the CPU features it was compiled for.
+
+    Both are logged before the model loads, so a start with no model file reports them
+    in milliseconds (and then fails, as it should, on the missing file).
+    """
+    done = subprocess.run(
+        [str(binary or server_binary()), "--log-verbosity", "5", "--no-webui",
+         "--port", "0", "--model", "/nonexistent/report-only.gguf"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    version = re.search(r"version: (.+)", output)
+    features = re.search(r"system_info: (.+)", output)
+    if features is None:  # it died before it could say: that is the report
+        return {"returncode": str(done.returncode), "output": output.strip()[-500:]}
+    return {
+        "returncode": "0",
+        "output": f"{features.group(1)} version: {version.group(1) if version else '?'}",
+    }
+
+
 def cpu_flags() -> tuple[str, set[str]]:
     """The CPU's model name and its feature flags, from /proc/cpuinfo (Linux)."""
     try:

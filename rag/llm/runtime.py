@@ -32,7 +32,6 @@ import json
 import logging
 import os
 import queue
-import re
 import shutil
 import signal
 import socket
@@ -379,28 +378,3 @@ class ModelServer:
         tail = "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:])
         where = f"(the whole log: {self.log_path})"
         return f"Its last log lines {where}:\n{tail}" if tail else f"It logged nothing {where}."
-
-
-def runtime_info(binary: Path | None = None) -> dict[str, str]:
-    """The llama-server build: its version and the CPU features it was compiled for.
-
-    Both are logged before the model loads, so a start with no model file reports them
-    in milliseconds (and then fails, as it should, on the missing file).
-    """
-    done = subprocess.run(
-        [str(binary or server_binary()), "--log-verbosity", "5", "--no-webui",
-         "--port", "0", "--model", "/nonexistent/report-only.gguf"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )  # fmt: skip
-    output = done.stdout + done.stderr
-    version = re.search(r"version: (.+)", output)
-    features = re.search(r"system_info: (.+)", output)
-    if features is None:  # it died before it could say: that is the report
-        return {"returncode": str(done.returncode), "output": output.strip()[-500:]}
-    return {
-        "returncode": "0",
-        "output": f"{features.group(1)} version: {version.group(1) if version else '?'}",
-    }
