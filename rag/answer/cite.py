@@ -74,6 +74,9 @@ SCALES = {
 }
 NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s+(" + "|".join(SCALES) + "))?", re.IGNORECASE)
 WORD = re.compile(r"[^\W\d_][\w’'-]*")
+NUMERIC_DATE = re.compile(r"\b\d{1,2}/(1[0-2]|0?[1-9])\b")  # "13/10", "13/10/2018"
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december")  # fmt: skip
 
 
 def _equivalents() -> dict[str, frozenset[str]]:
@@ -123,14 +126,21 @@ def invented_facts(answer: str, sources: str, translated: bool = False) -> set[s
     ['budi', 'santoso']
     >>> invented_facts("The Minister of Informatics.", "Menteri Informatika.", translated=True)
     set()
+
+    A day, a month or a country is a fact even when it is a common English word (a date
+    written "13/10" names its month):
+
+    >>> invented_facts("They met on Sunday, October 13.", "Bertemu, Sabtu (13/10).", True)
+    {'sunday'}
     """
     words = set(WORD.findall(sources.lower().replace("’", "'")))
+    words |= {MONTHS[int(month) - 1] for month in NUMERIC_DATE.findall(sources)}
     known = words | {w for word in words for w in EQUIVALENTS.get(word, ())}
     missing = numbers(answer) - numbers(sources)
     found = {n for n in names(answer) if n not in known}
     if translated:
         stems = {w[:5] for w in known if len(w) >= 5}
-        found = {n for n in found if not (_common_english(n) or n[:5] in stems)}
+        found = {n for n in found if n in EQUIVALENTS or not (_common_english(n) or n[:5] in stems)}
     return missing | found
 
 
