@@ -74,9 +74,12 @@ SCALES = {
 }
 NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s+(" + "|".join(SCALES) + "))?", re.IGNORECASE)
 WORD = re.compile(r"[^\W\d_][\w’'-]*")
-NUMERIC_DATE = re.compile(r"\b\d{1,2}/(1[0-2]|0?[1-9])\b")  # "13/10", "13/10/2018"
+MONTH = r"(1[0-2]|0?[1-9])"
+NUMERIC_DATE = re.compile(rf"\b\d{{1,2}}[/.-]{MONTH}\b|\b\d{{4}}-{MONTH}-\d{{1,2}}\b")
 MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december")  # fmt: skip
+DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+CALENDAR = frozenset(MONTHS + DAYS)  # facts, though common English words
 
 
 def _equivalents() -> dict[str, frozenset[str]]:
@@ -127,21 +130,30 @@ def invented_facts(answer: str, sources: str, translated: bool = False) -> set[s
     >>> invented_facts("The Minister of Informatics.", "Menteri Informatika.", translated=True)
     set()
 
-    A day, a month or a country is a fact even when it is a common English word (a date
-    written "13/10" names its month):
+    A day or a month is a fact even though it is a common English word:
 
     >>> invented_facts("They met on Sunday, October 13.", "Bertemu, Sabtu (13/10).", True)
     {'sunday'}
     """
     words = set(WORD.findall(sources.lower().replace("’", "'")))
-    words |= {MONTHS[int(month) - 1] for month in NUMERIC_DATE.findall(sources)}
+    words |= {part for word in words for part in re.split(r"[-']", word) if part}
+    words |= dated_months(sources)
     known = words | {w for word in words for w in EQUIVALENTS.get(word, ())}
     missing = numbers(answer) - numbers(sources)
     found = {n for n in names(answer) if n not in known}
     if translated:
         stems = {w[:5] for w in known if len(w) >= 5}
-        found = {n for n in found if n in EQUIVALENTS or not (_common_english(n) or n[:5] in stems)}
+        found = {n for n in found if n in CALENDAR or not (_common_english(n) or n[:5] in stems)}
     return missing | found
+
+
+def dated_months(text: str) -> set[str]:
+    """The English names of the months that the text's numeric dates name.
+
+    >>> sorted(dated_months("Sabtu (13/10), 11-11-2018, 2019-01-05, 1.000 orang"))
+    ['january', 'november', 'october']
+    """
+    return {MONTHS[int(a or b) - 1] for a, b in NUMERIC_DATE.findall(text)}
 
 
 def _common_english(word: str) -> bool:
