@@ -1,6 +1,7 @@
 """A model process kept between `rag ask` commands (rag.llm.kept), on the real tiny model:
-the next command uses it, a dead one is replaced, and the keeper stops it once unused (one
-sequence of three commands over one index: each command costs a process start)."""
+the next command uses it, a dead one is replaced, and the keeper stops it once unused and
+removes its log (one sequence of three commands over one index: each command costs a
+process start)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,10 @@ KEEP_ALIVE_S = 6
 
 
 def ask(index_dir: Path, keep_alive: float = KEEP_ALIVE_S) -> subprocess.CompletedProcess:
+    """`rag ask` with the kept process; its temporary files (the model's log) in logs()."""
     env = {
         **os.environ,
+        "TMPDIR": str(logs_dir(index_dir)),
         "RAG_PROFILE": "tiny",
         "RAG_INDEX_DIR": str(index_dir),
         "RAG_LLM_KEEP_ALIVE": str(keep_alive),
@@ -35,6 +38,16 @@ def ask(index_dir: Path, keep_alive: float = KEEP_ALIVE_S) -> subprocess.Complet
     done = subprocess.run([RAG, "ask", QUESTION], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     return done
+
+
+def logs_dir(index_dir: Path) -> Path:
+    folder = index_dir.parent / "tmp"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def logs(index_dir: Path) -> set[Path]:
+    return set(logs_dir(index_dir).glob("rag-llm-*.log"))
 
 
 def kept_pids() -> dict[Path, int]:
@@ -74,19 +87,24 @@ def clean():
 def test_the_next_rag_ask_uses_the_kept_process_a_dead_one_is_replaced_and_the_keeper_stops_it(
     tmp_path, clean
 ):
-    ask(tmp_path / "index")
+    index = tmp_path / "index"
+    ask(index)
     [(note, pid)] = kept_pids().items()
     assert alive(pid), "the model process ended with the command"
+    [first_log] = logs(index)  # the kept process writes it
 
-    second = ask(tmp_path / "index")
+    second = ask(index)
     assert "Rudiantara" in second.stdout or "tidak" in second.stdout.lower()
     assert kept_pids() == {note: pid}, "the second command started a process of its own"
+    assert logs(index) == {first_log}, "the command that used the kept process left a log"
 
     os.kill(pid, signal.SIGKILL)
     assert wait_until(lambda: not alive(pid), 10)
-    ask(tmp_path / "index")
+    ask(index)
     [(note, new_pid)] = kept_pids().items()
     assert new_pid != pid and alive(new_pid)
 
     assert wait_until(lambda: not alive(new_pid), KEEP_ALIVE_S + 15), "the keeper left it running"
     assert not note.exists()
+    # the killed process's log stays for the post-mortem; the one stopped unused goes
+    assert wait_until(lambda: logs(index) == {first_log}, 10), logs(index)

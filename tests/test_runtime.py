@@ -96,13 +96,16 @@ def test_a_model_that_cannot_start_is_a_clear_error_not_a_hang(tmp_path):
     server.log_path.unlink()
 
 
+@pytest.mark.slow
 def test_a_model_process_that_ran_well_takes_its_log_with_it():
     settings = resolve_settings(profile="tiny")
     model = gguf.provision(gguf.get_model(get_profile("tiny").model), settings.model_cache)
     server = ModelServer(model, n_ctx=512)
-    server.ensure()
-    assert "listening" in server.log_path.read_text("utf-8")
-    server.stop()
+    try:
+        server.ensure()
+        assert "listening" in server.log_path.read_text("utf-8")
+    finally:
+        server.stop()
     assert not server.log_path.exists()
 
 
@@ -135,6 +138,7 @@ def test_a_killed_model_process_costs_one_answer(tiny, sig):
     assert not again.fallback
     assert again.raw_answer == expected.raw_answer  # the restarted model answers as before
     assert server.last_failure and server.log_path.is_file()  # kept for the post-mortem
+    server.log_path.unlink()
 
 
 @pytest.mark.slow

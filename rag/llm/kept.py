@@ -92,7 +92,7 @@ class KeptServer(ModelServer):
         self._write_note()
         subprocess.Popen(
             [sys.executable, "-m", "rag.llm.kept", str(self.process.pid), str(self.note),
-             str(self.keep_alive)],
+             str(self.keep_alive), str(self.log_path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -140,7 +140,10 @@ class KeptServer(ModelServer):
             self.note.unlink()
 
     def stop(self) -> None:
-        """At the command's end the process stays: the keeper stops it when unused."""
+        """At the command's end the process stays: the keeper stops it when unused, and
+        then removes its log. A command that used a running process wrote no log."""
+        if self.process is None and not self.last_failure:
+            self.log_path.unlink(missing_ok=True)
 
 
 def busy(port: int) -> bool:
@@ -152,9 +155,11 @@ def busy(port: int) -> bool:
         return False
 
 
-def keep(pid: int, note: Path, keep_alive: float) -> None:
+def keep(pid: int, note: Path, keep_alive: float, log: Path | None = None) -> None:
     """Stop the server ``pid`` once the note has not been touched for ``keep_alive``
-    seconds while it was idle, or once the note names another process."""
+    seconds while it was idle (then its ``log`` goes too), or once the note names another
+    process (a command that found it hanging or dead: the log stays for the post-mortem)."""
+    unused = False
     while alive(pid):
         try:
             named = json.loads(note.read_text("utf-8"))
@@ -168,13 +173,16 @@ def keep(pid: int, note: Path, keep_alive: float) -> None:
         elif time.time() - used > keep_alive:
             with contextlib.suppress(OSError):
                 note.unlink()
+            unused = True
             break
         time.sleep(min(KEEPER_POLL_S, keep_alive / 4))
     else:
         return  # it ended by itself (a crash): the next command starts another
     with contextlib.suppress(OSError):
         os.kill(pid, signal.SIGTERM)
+    if unused and log is not None:
+        log.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
-    keep(int(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]))
+    keep(int(sys.argv[1]), Path(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4]))

@@ -234,10 +234,12 @@ class ModelServer:
             return what
 
     def stop(self) -> None:
-        """End the process; its log goes too when nothing went wrong with it."""
+        """End the process; its log goes too when nothing went wrong with it (a process
+        that had ended unasked crashed)."""
         with self._lock:
+            ended_unasked = self.process is not None and self.process.poll() is not None
             self._kill()
-            if not self.last_failure:
+            if not (self.last_failure or ended_unasked):
                 self.log_path.unlink(missing_ok=True)
 
     def model_settings(self) -> dict[str, str | int | bool]:
@@ -374,6 +376,7 @@ class ModelServer:
             self.process.wait(timeout=5)
 
     def log_tail(self) -> str:
+        """The log's last lines, for an error message, and where the whole log is."""
         lines = self.log_path.read_text("utf-8", "replace").splitlines()
         tail = "\n".join("  " + line for line in lines[-LOG_TAIL_LINES:])
         where = f"(the whole log: {self.log_path})"
