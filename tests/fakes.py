@@ -68,6 +68,7 @@ class ScriptedBackend(Backend):
         max_tokens: int,
         report: Report | None = None,
         keep_prefix: bool = False,
+        fresh: bool = False,
     ) -> Iterator[str]:
         self.prompts.append(prompt)
         if report is not None and self.first_tokens:

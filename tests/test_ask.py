@@ -85,3 +85,13 @@ def test_streaming_yields_tokens_then_the_final_answer(pipeline):
     assert "token" in kinds
     final = events[-1].answer
     assert final.raw_answer == "".join(e.text for e in events if e.kind == "token").strip()
+
+
+def test_a_question_gets_the_same_answer_whatever_was_asked_before(pipeline):
+    # Each question's first request starts from the article's saved state: a slot that had
+    # read "Question: On what day ..." once gave this question "Five Indonesian products
+    # ...", and "5" after an Indonesian question or in a new process.
+    question = "How many Indonesian products will be marketed through Alibaba?"
+    first = pipeline.ask(question).raw_answer
+    pipeline.ask("On what day did Jack Ma meet members of the Working Cabinet?")
+    assert pipeline.ask(question).raw_answer == first

@@ -169,7 +169,12 @@ class Drafter:
         try:
             messages = chat_messages(context, question, language, kind, overview)
             limits = generation_limits("chat", bool(overview))
-            for piece in self.backend.stream(messages, *limits, report=report, keep_prefix=keep):
+            # the question's first request starts from the article's state (not a retry)
+            fresh = keep and not kind
+            stream = self.backend.stream(
+                messages, *limits, report=report, keep_prefix=keep, fresh=fresh
+            )
+            for piece in stream:
                 if isinstance(piece, Waiting):
                     yield Event(EventKind.QUEUED, text=str(piece.ahead))
                     continue

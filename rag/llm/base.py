@@ -138,10 +138,13 @@ class Backend(ABC):
         max_tokens: int,
         report: Report | None = None,
         keep_prefix: bool = False,
+        fresh: bool = False,
     ) -> Iterator[str | Waiting]:
         """Completion text, chunk by chunk (and ``Waiting`` while it waits for the model);
         any failure is a BackendError. ``keep_prefix``: the prompt's system message is
-        shared by many questions (a whole article), worth keeping evaluated."""
+        shared by many questions (a whole article), worth keeping evaluated. ``fresh``: a
+        question's first request, read from the kept prefix alone whatever was read after
+        it before, so that no earlier question changes its answer's arithmetic."""
 
     @abstractmethod
     def runnable(self, max_tokens: int) -> BaseLanguageModel:

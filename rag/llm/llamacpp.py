@@ -139,10 +139,15 @@ class LlamaCppBackend(Backend):
         max_tokens: int,
         report: Report | None = None,
         keep_prefix: bool = False,
+        fresh: bool = False,
     ) -> Iterator[str | Waiting]:
         # The slot that last read this system message reads only the rest again (llama.cpp
         # keeps each slot's evaluated prompt): a second try or a check over retrieved
-        # passages goes back to it. Only a kept prefix is also saved and restored.
+        # passages goes back to it. Only a kept prefix is also saved and restored, and a
+        # fresh request has it restored (milliseconds) even in a slot that holds it: the
+        # slot would otherwise reuse the previous question's first tokens too ("Question:
+        # How many"), start reading at another token, round otherwise, and greedy
+        # decoding can tip on that: the same question answered "5" or "Five ...".
         prefix = self._prefix_key(prompt)
         ticket = self.pool.line_up(prefix, kept=keep_prefix)  # a full line: BusyError now
         placement, told = ticket.wait(0), -1
@@ -158,7 +163,7 @@ class LlamaCppBackend(Backend):
         try:
             with self.pool.held(placement, prefix):
                 self.server.ensure()  # a restart here empties every slot (SlotPool.forget)
-                if keep_prefix and prefix and self.pool.holding(placement.slot) != prefix:
+                if keep_prefix and prefix and self._must_load(placement.slot, prefix, fresh):
                     self._load_prefix(placement.slot, prefix, prompt)
                 runnable = self.runnable(max_tokens, placement.slot)
                 yield from stream_openai(runnable, prompt, stop, report)
@@ -176,6 +181,13 @@ class LlamaCppBackend(Backend):
         if not isinstance(prompt, list) or not prompt or prompt[0][0] != "system":
             return None
         return self.states.key(*self.fingerprint, self.profile.name, prompt[0][1])
+
+    def _must_load(self, slot: int, key: str, fresh: bool) -> bool:
+        """Whether the slot needs the prefix put in: it holds another, or the request is
+        fresh and a saved state can reset it (never the prefix evaluated again for that)."""
+        if self.pool.holding(slot) != key:
+            return True
+        return fresh and self.states.usable(key)
 
     def _load_prefix(self, slot: int, key: str, prompt: list) -> None:
         """Put the prefix's evaluated state into the slot: from disk when a whole state is

@@ -64,6 +64,7 @@ class OpenAIBackend(Backend):
         max_tokens: int,
         report: Report | None = None,
         keep_prefix: bool = False,
+        fresh: bool = False,
     ) -> Iterator[str | Waiting]:
         s = self.settings
         try:
