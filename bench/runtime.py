@@ -179,24 +179,56 @@ def _timed(pipeline, question: str, doc_id: str | None = None) -> tuple[float, f
 
 
 def restart(settings: Settings, runs: int) -> dict:
-    """The first answer after the model process was killed (SIGKILL) while idle."""
+    """The first answer after the model process was killed (SIGKILL) while idle, and what
+    it is made of, from the new process's log: its start until the model is loaded, and
+    the question's prompt (tokens and tokens/s); then restoring the article's state into
+    a slot that holds it, as every question does (milliseconds, the process's own timing)."""
     pipeline = build_pipeline(settings)
     pipeline.warm_up()
-    server = pipeline.backend.server
-    firsts, ends, fallbacks = [], [], 0
+    backend = pipeline.backend
+    server = backend.server
+    firsts, ends, fallbacks, loaded, prompts = [], [], 0, [], []
     for _ in range(runs):
         os.kill(server.pid, signal.SIGKILL)
         server.process.wait(timeout=10)
+        before = server.log_path.stat().st_size
         first, end, answer = _timed(pipeline, QUESTION)
         firsts.append(first)
         ends.append(end)
         fallbacks += bool(answer.fallback)
+        with server.log_path.open(encoding="utf-8", errors="replace") as handle:
+            handle.seek(before)
+            start = handle.read()
+        loaded.append(loaded_at(start))
+        prompts.append(next(m for m in PRINT_TIMING.finditer(start) if m[1] == "prompt eval"))
+    slot, key = next((s, k) for s in range(server.slots) if (k := backend.pool.holding(s)))
+    restores = [
+        server.slot_action(slot, "restore", backend.states.filename(key))["timings"]["restore_ms"]
+        for _ in range(runs)
+    ]
     return {
         "runs": runs,
         "first_token_s": _s(median(firsts)),
         "end_s": _s(median(ends)),
         "fallbacks": fallbacks,
+        "model_loaded_s": _s(median(loaded)),
+        "question_prompt_tokens": int(median(int(m[3]) for m in prompts)),
+        "question_prompt_tokens_per_s": _s(median(int(m[3]) / float(m[2]) * 1000 for m in prompts)),
+        "restore_ms": _s(median(restores)),
     }
+
+
+def loaded_at(log_text: str) -> float:
+    r"""Seconds from the model process's start until its model was loaded, from the stamp
+    llama-server puts on each log line (minutes.seconds.milliseconds.microseconds).
+
+    >>> loaded_at("0.00.005.827 I srv  load_model: ...\n0.04.278.331 I srv  model loaded")
+    4.278
+    """
+    stamp = re.search(r"^(\d+)\.(\d+)\.(\d+)\.\d+ .*model loaded", log_text, re.MULTILINE)
+    if stamp is None:
+        raise ValueError("the model process's log has no 'model loaded' line")
+    return round(int(stamp[1]) * 60 + int(stamp[2]) + int(stamp[3]) / 1000, 3)
 
 
 def switching(settings: Settings, runs: int, workdir: Path) -> dict:
