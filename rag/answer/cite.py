@@ -23,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from babel import Locale
+
 from rag.answer.check import repeats
 from rag.embedding.embedder import Embedder
 from rag.retrieval.evidence import Evidence, sentence_vectors
@@ -76,9 +78,9 @@ NUMBER = re.compile(r"(\d+(?:[.,]\d+)*)(?:\s+(" + "|".join(SCALES) + "))?", re.I
 WORD = re.compile(r"[^\W\d_][\w’'-]*")
 MONTH = r"(1[0-2]|0?[1-9])"
 NUMERIC_DATE = re.compile(rf"\b\d{{1,2}}[/.-]{MONTH}\b|\b\d{{4}}-{MONTH}-\d{{1,2}}\b")
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-          "september", "october", "november", "december")  # fmt: skip
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ENGLISH = Locale("en")
+MONTHS = tuple(ENGLISH.months["format"]["wide"][m].lower() for m in range(1, 13))
+DAYS = tuple(day.lower() for day in ENGLISH.days["format"]["wide"].values())
 CALENDAR = frozenset(MONTHS + DAYS)  # facts, though common English words
 
 
