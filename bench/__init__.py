@@ -11,9 +11,8 @@ What it measures, each part in a fresh process so that memory peaks never mix
 - article: the production pipeline (``rag.factory.build_pipeline``) indexing the bundled
   article in a temp dir (build time, peak RSS, size, retrieval latency); then its language
   model backend in its supervised process (time to first token with a cold and a
-  prefix-cached prompt, prompt and decoding tokens/s), the same model loaded in the
-  benchmark's process for reference, and the pipeline's answers (``ask_stream``: end to
-  end and to the first token) (``bench.llm``).
+  prefix-cached prompt, prompt and decoding tokens/s), and the pipeline's answers
+  (``ask_stream``: end to end and to the first token) (``bench.llm``).
 - one synthetic corpus per size (``bench.synthetic``): index build throughput, peak RSS,
   size on disk (via ``rag.store.index.save_index``); then, in another fresh process that loads
   it with ``rag.store.index.load_index``: load time, RSS, retrieval latency (dense, BM25, fused,

@@ -31,7 +31,6 @@ import numpy as np
 from bench.llm import (
     answer_prompt,
     ask_latency,
-    llm_inprocess_reference,
     llm_speed,
     started_backend,
 )
@@ -191,7 +190,6 @@ def work_article(job: Job) -> dict:
         try:
             prompts = [answer_prompt(pipeline, q) for q in spread(shared.questions, 2 * job.runs)]
             llm = llm_speed(backend, load_s, prompts)
-            reference = llm_inprocess_reference(backend.server, backend.mode, prompts)
             try:
                 ask = ask_latency(pipeline, spread(shared.questions, 2 * job.runs))
             except Exception as exc:  # reported beside the model's figures, which still stand
@@ -199,7 +197,7 @@ def work_article(job: Job) -> dict:
                 ask = {"available": True, "error": f"{type(exc).__name__}: {exc}"}
         finally:
             backend.server.stop()
-    return {"article": article, "llm": {"llm": llm, "llm_in_process": reference, "ask": ask}}
+    return {"article": article, "llm": {"llm": llm, "ask": ask}}
 
 
 def article_index(pipeline: Pipeline, shared: Shared, runs: int, index_dir: Path) -> dict:

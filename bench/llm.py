@@ -5,9 +5,6 @@
   ``stream`` method with the prompts, stop sequences and token limits the pipeline uses:
   start time, time to the first token with a cold and with a prefix-cached prompt, prompt
   and decoding tokens/s.
-- ``llm_inprocess_reference``: the same GGUF loaded in the benchmark's process by
-  llama-cpp-python's server loader with the model process's own settings, streamed
-  directly: what the process boundary costs.
 - ``ask_latency``: ``Pipeline.ask_stream`` end to end and to the first token.
 
 The prompts are built as ``Pipeline.ask_stream`` builds them (``answer_prompt``).
@@ -19,7 +16,6 @@ import json
 import logging
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +25,6 @@ from eval.stats import summarize
 from rag.answer.drafts import Prompt, generation_limits
 from rag.llm.base import Backend
 from rag.llm.llamacpp import LlamaCppBackend
-from rag.llm.runtime import ModelServer
 from rag.pipeline import Pipeline
 from rag.values import EventKind
 
@@ -116,43 +111,6 @@ def llm_speed(backend: LlamaCppBackend, load_s: float, prompts: list[Prompt]) ->
         "ttft_prefix_cached_ms": summarize(cached),
         "prompt_tokens": int(np.median(sizes)),
         "prompt_tokens_per_s": round(float(np.median(prompt_rates)), 1),
-        "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
-    }
-
-
-def llm_inprocess_reference(server: ModelServer, mode: str, prompts: list[Prompt]) -> dict:
-    """The model process's GGUF and settings (``ModelServer.model_settings``), loaded in this
-    process by llama-cpp-python's server loader and streamed without HTTP: what the
-    process boundary costs, in one run."""
-    from llama_cpp.server.model import LlamaProxy  # compiled extension: only this job loads it
-    from llama_cpp.server.settings import ModelSettings
-
-    llama = LlamaProxy.load_llama_from_model_settings(ModelSettings(**server.model_settings()))
-    stop, max_tokens = generation_limits(mode)
-
-    def stream(prompt: Prompt, n: int) -> Iterator:
-        if isinstance(prompt, str):
-            return llama.create_completion(
-                prompt, max_tokens=n, temperature=0.0, top_k=1, stop=stop, stream=True
-            )
-        messages = [{"role": role, "content": text} for role, text in prompt]
-        return llama.create_chat_completion(
-            messages, max_tokens=n, temperature=0.0, top_k=1, stop=stop, stream=True
-        )
-
-    try:
-        timed_stream(stream(prompts[0], 4))  # warm-up
-        cached, decode_rates = [], []
-        for prompt in prompts:
-            first, count, total = timed_stream(stream(prompt, max_tokens))
-            cached.append(first)
-            if (rate := decode_rate(count, first, total)) is not None:
-                decode_rates.append(rate)
-    finally:
-        llama.close()
-    return {
-        "where": "in the benchmark's own process (reference)",
-        "ttft_prefix_cached_ms": summarize(cached),
         "decode_tokens_per_s": round(float(np.median(decode_rates or [0.0])), 1),
     }
 

@@ -108,7 +108,7 @@ class Table:
             print(f"    {name:<11}" + "".join(f"{curve[k]:>8.3f}" for k in probes))
 
     def _llm(self, r: dict) -> None:
-        llm, ask, ref = r["llm"], r["ask"], r["llm_in_process"]
+        llm, ask = r["llm"], r["ask"]
         print(
             f"  {llm['model']} in its own process: started in {llm['load_s']} s; prompt "
             f"~{llm['prompt_tokens']} tokens, {llm['threads']} threads"
@@ -117,11 +117,6 @@ class Table:
             f"  first token {latency(llm['ttft_cold_ms'])} ms cold, "
             f"{latency(llm['ttft_prefix_cached_ms'])} prefix cached; "
             f"{llm['prompt_tokens_per_s']} prompt, {llm['decode_tokens_per_s']} decoded tokens/s"
-        )
-        print(
-            f"  same model in the benchmark's process (reference): first token "
-            f"{latency(ref['ttft_prefix_cached_ms'])} ms prefix cached, "
-            f"{ref['decode_tokens_per_s']} decoded tokens/s"
         )
         if "error" in ask:
             print(f"  ask: failed: {ask['error']}")
