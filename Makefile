@@ -6,68 +6,52 @@ STAMP   := $(VENV)/.installed
 HOST    ?= 127.0.0.1
 PORT    ?= 7860
 
-.PHONY: setup browser run test test-fast screenshots lint format eval bench load doctor clean
+.PHONY: setup engine-from-source browser run test test-fast screenshots lint format eval bench load doctor clean
 
-# llama.cpp is compiled for a named x86-64 level, never for the build machine's own CPU
-# (GGML_NATIVE): x86-64-v3 (AVX2, FMA, F16C, BMI2; Intel Haswell / AMD Excavator and newer),
-# without AVX-512 and AMX, whose kernels crash llama.cpp on some Xeons. The wheel is built
-# once into a wheelhouse keyed by these flags (pip's own cache ignores CMAKE_ARGS and would
-# hand back a wheel built with other flags). Override LLAMA_CMAKE_ARGS for another CPU.
-LLAMA_VERSION    := 0.3.36
-LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
-  -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
-  -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
-  -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
-LLAMA_KEY        := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
-WHEELHOUSE       := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-article-assistant/wheels/llama-$(LLAMA_KEY)
-LLAMA_STAMP      := $(VENV)/.llama-$(LLAMA_KEY)
-# llama.cpp's own server (parallel slots, continuous batching, slot states saved to files,
-# token probabilities) runs the embedded model; built from the same vendored sources with
-# the same flags, statically, without its web UI.
-SERVER_CMAKE_ARGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
-  -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON \
-  -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
-SERVER_SRC       := $(WHEELHOUSE)/server-src
-SERVER_STAMP     := $(VENV)/.server-$(LLAMA_KEY)
-
+# The embedded model runs on llama.cpp's own server, prebuilt for x86-64-v3 (AVX2, FMA, F16C,
+# BMI2; no AVX-512 and no AMX, whose kernels crash llama.cpp on some Xeons) in the xllamacpp
+# wheel, a dependency like any other: nothing is compiled. `rag doctor --setup`, the last step,
+# proves on this CPU that the model loads and generates.
 setup: $(STAMP)
 
 # torch first, pinned to the CPU build on this machine's disk: a plain `torch` requirement
-# would otherwise pull a multi-GB CUDA build. Then the portable llama.cpp wheel, then the
-# project; the last step proves that the embedded model loads and generates (`rag doctor`).
-$(STAMP): pyproject.toml $(LLAMA_STAMP) $(SERVER_STAMP)
+# would otherwise pull a multi-GB CUDA build. Then the project.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev,cluster]'
 	$(VENV)/bin/rag doctor --setup
 	touch $(STAMP)
 
-$(LLAMA_STAMP):
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	test -n "$$(ls $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl 2>/dev/null)" || { \
-	  echo "Compiling llama.cpp for x86-64-v3 (about 7 minutes on 2 cores)..."; \
-	  rm -rf $(WHEELHOUSE).tmp $(WHEELHOUSE) && \
-	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP) wheel --quiet --no-deps --no-cache-dir \
-	    --no-binary llama-cpp-python -w $(WHEELHOUSE).tmp llama-cpp-python==$(LLAMA_VERSION) && \
-	  mv $(WHEELHOUSE).tmp $(WHEELHOUSE); }
-	$(PIP) install --quiet --force-reinstall --no-deps $(WHEELHOUSE)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
-	rm -f $(VENV)/.llama-* && touch $(LLAMA_STAMP)
-
-$(SERVER_STAMP): $(LLAMA_STAMP)
-	test -x $(WHEELHOUSE)/llama-server || { \
-	  echo "Compiling llama.cpp's server for x86-64-v3 (about 8 minutes on 2 cores)..."; \
-	  rm -rf $(SERVER_SRC) && mkdir -p $(SERVER_SRC) && \
-	  $(PIP) download --quiet --no-deps --no-binary :all: -d $(SERVER_SRC) \
+# Opt-in, for a CPU below x86-64-v3 (rag doctor names what it lacks): llama.cpp's server
+# compiled here (10-15 minutes on 2 cores) from the llama.cpp sources that llama-cpp-python
+# vendors, for a named level, never for the build machine (GGML_NATIVE=OFF). Turn off in
+# LLAMA_CMAKE_ARGS what the CPU lacks; then `export RAG_LLAMA_SERVER=<the path it prints>`.
+LLAMA_VERSION    := 0.3.36
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF \
+  -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF -DGGML_AVX512_VNNI=OFF \
+  -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_KEY         := $(shell printf '%s' '$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)' | sha256sum | cut -c1-12)
+ENGINE_DIR        := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rag-article-assistant/engines/llama-server-$(LLAMA_KEY)
+SERVER_CMAKE_ARGS := -DCMAKE_BUILD_TYPE=Release -DBUILD_SHARED_LIBS=OFF -DLLAMA_CURL=OFF \
+  -DLLAMA_OPENSSL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TOOLS=ON \
+  -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_UI=OFF -DLLAMA_USE_PREBUILT_UI=OFF
+engine-from-source: setup
+	test -x $(ENGINE_DIR)/llama-server || { \
+	  echo "Compiling llama.cpp's server (10-15 minutes on 2 cores)..."; \
+	  rm -rf $(ENGINE_DIR).src && mkdir -p $(ENGINE_DIR).src && \
+	  $(PIP) download --quiet --no-deps --no-binary :all: -d $(ENGINE_DIR).src \
 	    llama-cpp-python==$(LLAMA_VERSION) && \
-	  tar -xzf $(SERVER_SRC)/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(SERVER_SRC) && \
-	  cmake -S $(SERVER_SRC)/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp \
-	    -B $(SERVER_SRC)/build $(SERVER_CMAKE_ARGS) $(LLAMA_CMAKE_ARGS) >/dev/null && \
-	  cmake --build $(SERVER_SRC)/build --target llama-server -j $$(nproc) >/dev/null && \
-	  cp $(SERVER_SRC)/build/bin/llama-server $(WHEELHOUSE)/llama-server.partial && \
-	  mv $(WHEELHOUSE)/llama-server.partial $(WHEELHOUSE)/llama-server && \
-	  rm -rf $(SERVER_SRC); }
-	cp $(WHEELHOUSE)/llama-server $(VENV)/bin/llama-server
-	rm -f $(VENV)/.server-* && touch $(SERVER_STAMP)
+	  tar -xzf $(ENGINE_DIR).src/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(ENGINE_DIR).src && \
+	  cmake -S $(ENGINE_DIR).src/llama_cpp_python-$(LLAMA_VERSION)/vendor/llama.cpp \
+	    -B $(ENGINE_DIR).src/build $(SERVER_CMAKE_ARGS) $(LLAMA_CMAKE_ARGS) >/dev/null && \
+	  cmake --build $(ENGINE_DIR).src/build --target llama-server -j $$(nproc) >/dev/null && \
+	  mkdir -p $(ENGINE_DIR) && cp $(ENGINE_DIR).src/build/bin/llama-server $(ENGINE_DIR)/ && \
+	  rm -rf $(ENGINE_DIR).src; }
+	RAG_LLAMA_SERVER=$(ENGINE_DIR)/llama-server $(VENV)/bin/rag doctor --setup
+	@echo "Built. Use it with: export RAG_LLAMA_SERVER=$(ENGINE_DIR)/llama-server"
 
 # Debian's Chromium for the browser test (Playwright drives it; no browser download), and
 # axe-core from npm, which the accessibility test injects into the page.

@@ -1,7 +1,7 @@
 """``rag doctor``: what a bug report needs, and whether this install really works.
 
 Does: print versions, the machine's CPU and the x86 features it has, the features the
-llama.cpp runtime was compiled for (read in a child process), the models in use with their
+model engine (llama.cpp) was compiled for (read in a child process), the models in use with their
 file hashes, the index's state, and a one-token generation by the embedded model in its own
 process, with its time. Every failed check names its fix; the exit code is 1 when any
 check failed. ``--setup`` (the last step of ``make setup``) runs only what proves the model
@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import json
+import os
 import platform
 import re
 import subprocess
@@ -28,13 +29,13 @@ from pathlib import Path
 from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import sha256_file
-from rag.llm import gguf
+from rag.llm import engine, gguf
 from rag.llm.profiles import get_profile
-from rag.llm.runtime import ModelServer, server_binary
+from rag.llm.runtime import ModelServer, engine_command
 
 PACKAGES = (
     "rag-article-assistant",
-    "llama-cpp-python",
+    "xllamacpp",
     "torch",
     "sentence-transformers",
     "faiss-cpu",
@@ -60,7 +61,10 @@ CPU_FLAGS = {
     "AVX512_BF16": "avx512_bf16",
     "AMX_INT8": "amx_int8",
 }
-REBUILD = "rebuild the runtime: `rm -f .venv/.llama-* && make setup`"
+REBUILD = (
+    "reinstall the engine (`make setup`); for a CPU the prebuilt engine does not serve, "
+    "`make engine-from-source` and point RAG_LLAMA_SERVER at what it builds (docs/setup.md)"
+)
 GENERATION_TIMEOUT_S = 120
 
 
@@ -80,14 +84,14 @@ class Check:
 
 
 # -- facts ---------------------------------------------------------------------------------
-def runtime_info(binary: Path | None = None) -> dict[str, str]:
-    """The llama-server build: its version and the CPU features it was compiled for.
+def runtime_info(command: list[str] | None = None) -> dict[str, str]:
+    """The model's engine: its version and the CPU features it was compiled for.
 
     Both are logged before the model loads, so a start with no model file reports them
     in milliseconds (and then fails, as it should, on the missing file).
     """
     done = subprocess.run(
-        [str(binary or server_binary()), "--log-verbosity", "5", "--no-webui",
+        [*(command or engine_command()), "--log-verbosity", "5", "--no-webui",
          "--port", "0", "--model", "/nonexistent/report-only.gguf"],
         capture_output=True,
         text=True,
@@ -117,7 +121,7 @@ def cpu_flags() -> tuple[str, set[str]]:
 
 
 def runtime_features() -> dict[str, bool]:
-    """The CPU features the model's runtime (llama-server) was compiled for, e.g.
+    """The CPU features the model's engine was compiled for, e.g.
     {'AVX2': True, 'AMX_INT8': False}, from its ``--version`` report.
 
     Read in a child process: a runtime built for instructions this CPU lacks may die on start.
@@ -128,7 +132,7 @@ def runtime_features() -> dict[str, bool]:
         raise RagError(f"the model runtime does not start ({exc})") from exc
     if info["returncode"] != "0":
         tail = info["output"].splitlines()[-1:] or [f"exit {info['returncode']}"]
-        raise RagError(f"llama-server --version failed ({tail[0]})")
+        raise RagError(f"the model's engine does not start: {tail[0]}")
     return {
         name: value == "1" for name, value in re.findall(r"([A-Z0-9_]+) = (\d)", info["output"])
     }
@@ -170,6 +174,13 @@ def check_versions() -> Check:
     return Check("versions", True, "; ".join([python, *found]))
 
 
+def engine_name() -> str:
+    """Which engine runs the model: the prebuilt one, or a llama-server named by hand."""
+    if configured := os.environ.get("RAG_LLAMA_SERVER"):
+        return f"engine llama-server at {configured} (RAG_LLAMA_SERVER)"
+    return f"engine {engine.version()} (prebuilt, needs {' '.join(engine.REQUIRED)})"
+
+
 def check_runtime_build() -> Check:
     model, flags = cpu_flags()
     try:
@@ -178,15 +189,19 @@ def check_runtime_build() -> Check:
         return Check("llama.cpp runtime", False, str(exc), REBUILD)
     built = sorted(name for name, on in features.items() if on and name in CPU_FLAGS)
     have = sorted(name for name, flag in CPU_FLAGS.items() if flag in flags)
-    detail = f"CPU {model}; CPU has {' '.join(have) or '?'}; runtime built for {' '.join(built)}"
+    detail = (
+        f"{engine_name()}; CPU {model}; CPU has {' '.join(have) or '?'}; "
+        f"runtime built for {' '.join(built)}"
+    )
     missing = [name for name in built if CPU_FLAGS[name] not in flags] if flags else []
     if missing:
         return Check(
             "llama.cpp runtime",
             False,
             f"{detail}; this CPU lacks {' '.join(missing)}",
-            "build for this CPU: `rm -f .venv/.llama-* && make setup LLAMA_CMAKE_ARGS="
-            "'-DGGML_NATIVE=OFF -DGGML_AVX2=OFF ...'` (turn off what the CPU lacks)",
+            "build llama.cpp's server for this CPU: `make engine-from-source LLAMA_CMAKE_ARGS="
+            "'-DGGML_NATIVE=OFF -DGGML_AVX2=OFF ...'` (turn off what the CPU lacks), then set "
+            "RAG_LLAMA_SERVER to the path it prints",
         )
     if features.get("AMX_INT8") and "amx_tile" in flags:
         return Check("llama.cpp runtime", False, f"{detail}; AMX kernels crash llama.cpp", REBUILD)

