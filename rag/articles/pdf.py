@@ -4,11 +4,11 @@ What it does: lays each page out with pdfminer.six (text boxes in reading order,
 included), drops running headers and footers (a line in a page's top or bottom band that
 comes back on other pages, digits aside) and page numbers ("3", "- 3 -", "3/12", "Page 3
 of 12", "Halaman 3"), joins a box's lines into one paragraph, repairing a word broken at a
-line end ("pe-\\nngembangan" -> "pengembangan", "anak-\\nanak" keeps its hyphen), and joins a
-paragraph that runs over a column or a page break. Paragraphs are separated by a blank
-line. ``Document.pages`` holds the offset where each page starts in that text, so any span
-names its page; ``Document.meta`` holds the title, author and date of the file's own
-properties, when it has them.
+line end ("pe-\\nngembangan" -> "pengembangan"; "anak-\\nanak", "batu-\\nbatuan" and
+"Kompas-\\nDrh" keep theirs), and joins a paragraph that runs over a column or a page
+break. Paragraphs are separated by a blank line. ``Document.pages`` holds the offset where
+each page starts in that text, so any span names its page; ``Document.meta`` holds the
+title, author and date of the file's own properties, when it has them.
 
 What it does not do: OCR (a scan has no text layer and is refused with that reason), open a
 password-protected file, read text drawn as pictures, tables as tables, or footnotes apart
@@ -16,8 +16,8 @@ from the body.
 
 >>> join_lines(["Pemerintah akan me-", "ngembangkan program", "anak-", "anak muda."])
 'Pemerintah akan mengembangkan program anak-anak muda.'
->>> is_page_number("- 12 -"), is_page_number("Halaman 3 dari 9"), is_page_number("2019")
-(True, True, False)
+>>> [is_page_number(s) for s in ("- 12 -", "Halaman 3 dari 9", "2019", "(26/8).")]
+[True, True, False, False]
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ MAX_PDF_PAGES = 200
 MIN_WORDS = 20  # fewer words than this in the whole text layer: a scan
 BAND = 0.09  # the top and bottom share of a page where running headers and footers sit
 PAGE_NUMBER = re.compile(
-    r"^[\W_]*(?:(?:page|halaman|hal\.?|p\.)\s*)?\d{1,4}"
-    r"(?:\s*(?:/|of|dari)\s*\d{1,4})?[\W_]*$",
+    r"^[-–—\s]*(?:(?:page|halaman|hal\.?|p\.)\s*)?\d{1,4}"
+    r"(?:\s*(?:/|of|dari)\s*\d{1,4})?[-–—\s]*$",
     re.IGNORECASE,
 )
 URL_LINE = re.compile(r"^\s*(?:https?|file)://\S+\s*$")
@@ -77,15 +77,17 @@ def _shape(line: str) -> str:
 
 def join_lines(lines: list[str]) -> str:
     """A paragraph's lines as one line; a word broken at a line end is made whole again,
-    except a reduplication ("anak-" "anak") whose hyphen belongs to the word."""
+    except a reduplication ("anak-" "anak", "batu-" "batuan") or a hyphen before a capital
+    ("Kompas-" "Drh"), whose hyphen belongs to the text."""
     out = ""
     for line in (" ".join(raw.split()) for raw in lines):
         if not line:
             continue
         broken = BROKEN_WORD.search(out)
-        if broken and line[:1].islower():
+        if broken and line[:1].isalnum():  # "Kompas-" "Drh" stays "Kompas-Drh"
             first = re.match(r"\w+", line)
-            if out.endswith("\u00ad") or not (first and first.group(0) == broken.group(1)):
+            doubled = first and first.group(0).lower().startswith(broken.group(1).lower())
+            if out.endswith("\u00ad") or (line[:1].islower() and not doubled):
                 out = out[:-1]
             out += line
         elif out:
