@@ -6,6 +6,7 @@ Offsets always point into the original source text of a document, so
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -16,7 +17,12 @@ class Document:
 
     A web page also keeps its metadata (``title``, ``author``, ``date``, ``site``, ``url``,
     those found) and ``source``, the HTML its text was extracted from, so that the index
-    holds everything a rebuild needs without the network.
+    holds everything a rebuild needs without the network. A PDF keeps ``pages``: the
+    offset in ``text`` where each page starts, so a span knows its page (``page_at``);
+    other articles have no pages.
+
+    >>> Document("d", "d.pdf", "Satu. Dua.", pages=(0, 6)).page_at(7)
+    2
     """
 
     doc_id: str
@@ -25,22 +31,33 @@ class Document:
     language: str = ""
     meta: dict[str, str] = field(default_factory=dict, hash=False)  # hashed by the rest
     source: str = ""
+    pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pages", tuple(self.pages))  # a list when read from JSON
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page the character at ``offset`` is on; None without pages."""
+        return bisect_right(self.pages, offset) if self.pages else None
 
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence of a document, with its paragraph number (1-based)."""
+    """One sentence of a document, with its paragraph number (1-based) and, in a PDF, the
+    page it starts on."""
 
     doc_id: str
     paragraph: int
     start: int
     end: int
     text: str
+    page: int | None = None
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrievable unit made of whole sentences of one paragraph."""
+    """A retrievable unit made of whole sentences of one paragraph; ``page`` is the page
+    it starts on (a PDF's), else None."""
 
     id: str
     doc_id: str
@@ -48,6 +65,7 @@ class Passage:
     start: int
     end: int
     text: str
+    page: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,12 +87,14 @@ class Hit:
             "end": p.end,
             "text": p.text,
             "score": round(float(self.score), 6),
+            "page": p.page,
         }
 
 
 @dataclass(frozen=True)
 class Citation:
-    """The exact span of a passage that supports one part of an answer."""
+    """The exact span of a passage that supports one part of an answer; ``page`` is the
+    page the span starts on (a PDF's), else None."""
 
     marker: int
     passage_id: str
@@ -83,6 +103,7 @@ class Citation:
     end: int
     text: str
     support: float = 0.0
+    page: int | None = None
 
     def to_json(self) -> dict:
         return {
@@ -93,6 +114,7 @@ class Citation:
             "end": self.end,
             "text": self.text,
             "support": round(float(self.support), 4),
+            "page": self.page,
         }
 
 

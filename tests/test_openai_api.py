@@ -61,7 +61,7 @@ def assert_exact(pipeline: Pipeline, citations: list[dict]) -> None:
     for c in citations:
         doc = pipeline.store.documents[c["doc_id"]]
         assert doc.text[c["start"] : c["end"]] == c["text"] and c["title"] == doc.name
-        assert set(c) == {"marker", "doc_id", "title", "passage_id", "start", "end", "text"}
+        assert set(c) == {"marker", "doc_id", "title", "passage_id", "start", "end", "text", "page"}
 
 
 def test_the_model_list_names_the_assistant(client):

@@ -12,13 +12,21 @@ import pytest
 from rag.articles.formats import FORMATS, content_types, described, read_file, suffixes
 from rag.errors import InputError
 from rag.retrieval.retrieve import MODES, ranker, retrieve
+from tests.docfiles import docx_bytes, pdf_bytes
 from tests.fakes import fake_pipeline
+
+STORY = (
+    "Jack Ma datang ke Jakarta pada hari Sabtu. Dia bertemu Presiden Joko Widodo di Istana "
+    "Bogor untuk membahas pelatihan bagi pengusaha digital muda dari seluruh Indonesia."
+)
 
 # One small article per format, as the format carries it.
 SAMPLES: dict[str, bytes] = {
     "UTF-8 text": b"Jack Ma datang ke Jakarta. Dia bertemu Presiden Joko Widodo.\n",
     "Markdown": b"# Jack Ma di Jakarta\n\nJack Ma datang ke Jakarta. Dia bertemu Presiden.\n",
     "web page": (Path(__file__).parent / "data" / "berita-pasar-digital.html").read_bytes(),
+    "PDF": pdf_bytes([[STORY]]),
+    "Word document": docx_bytes([STORY]),
 }
 
 
@@ -67,7 +75,7 @@ def test_every_format_reads_its_files_and_is_listed(fmt, tmp_path):
 
 
 def test_an_unread_suffix_is_refused_with_the_formats_listed(tmp_path):
-    path = tmp_path / "berita.pdf"
+    path = tmp_path / "berita.doc"
     path.write_bytes(b"%PDF")
     with pytest.raises(InputError, match=re.escape("give " + described())):
         read_file(path)

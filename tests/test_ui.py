@@ -282,7 +282,9 @@ def test_upload_accepts_utf8_text_and_markdown(tmp_path):
 @pytest.mark.parametrize(
     "name, data, message",
     [
-        ("a.pdf", b"%PDF-1.4 text", r"\.pdf files are not read; give UTF-8 text \(\.txt"),
+        ("a.doc", b"%PDF-1.4 text", r"\.doc files are not read; give UTF-8 text \(\.txt"),
+        ("a.pdf", b"%PDF-1.4 text", "damaged PDF"),
+        ("a.docx", b"PK\x03\x04 text", r"not a Word document \(\.docx\)"),
         ("a.txt", b"abc\x00def", "binary"),
         ("a.txt", "Berita café".encode("latin-1"), "not valid UTF-8"),
         ("a.txt", b"  \n ", "empty"),

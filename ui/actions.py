@@ -322,7 +322,8 @@ class Actions:
     def add_uploaded(
         self, path: str | None, choice: str, lang: str, progress: gr.Progress = PROGRESS
     ) -> tuple:
-        """Index an uploaded .txt/.md file: (message, *listing, file); the file is cleared."""
+        """Index an uploaded article file (any format ``FORMATS`` reads): (message, *listing,
+        file); the file is cleared."""
         status, listing, ok = self._add(lambda: document_from_upload(path), choice, lang, progress)
         return (status, *listing, None if ok else SKIP)
 

@@ -1,17 +1,19 @@
 """One conversation as a file to keep: Markdown to read, JSON to process.
 
 What it does: the Markdown has each question, its answer with the markers as written, and
-under it every marker resolved to the span it quotes, the article's title and the span's
-character offsets in that article; a refusal, a stopped or a failed answer says so. The
-JSON is a list with one object per turn: the ``ask`` object (`rag ask --json`) of each
-answered question, and ``{"question", "state", "answer"}`` for a stopped or failed one.
-``write_files`` puts both in a temporary folder for the chat's download buttons.
+under it every marker resolved to the span it quotes, the article's title, the span's page
+(a PDF's) and its character offsets in that article; a refusal, a stopped or a failed
+answer says so. The JSON is a list with one object per turn: the ``ask`` object (`rag ask
+--json`) of each answered question, and ``{"question", "state", "answer"}`` for a stopped
+or failed one. ``write_files`` puts both in a temporary folder for the chat's download buttons.
 
 What it does not do: keep anything (the files are rewritten for each download), or
 render HTML.
 
 >>> print(quote_line(Citation(1, "d#2", "d", 10, 19, "Lima\\nproduk"), {}))
 - [1] “Lima produk” — d, characters 10–19
+>>> print(quote_line(Citation(1, "r#9", "r", 990, 995, "Bali.", page=3), {}))
+- [1] “Bali.” — r, p. 3, characters 990–995
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def quote_line(c: Citation, documents: Mapping[str, Document]) -> str:
     doc = documents.get(c.doc_id)
     quoted = " ".join(c.text.split())
     title = doc.name if doc else c.doc_id
-    return f"- [{c.marker}] “{quoted}” — {title}, characters {c.start}–{c.end}"
+    page = f"p. {c.page}, " if c.page else ""
+    return f"- [{c.marker}] “{quoted}” — {title}, {page}characters {c.start}–{c.end}"
 
 
 def turn_markdown(turn: Turn, n: int, documents: Mapping[str, Document], lang: str) -> str:

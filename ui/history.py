@@ -56,7 +56,9 @@ def browser_secret(index_dir: Path | str) -> str:
 
 # -- turns <-> JSON -----------------------------------------------------------------------------
 def hit_from_json(d: dict) -> Hit:
-    passage = Passage(d["id"], d["doc_id"], d["paragraph"], d["start"], d["end"], d["text"])
+    passage = Passage(
+        d["id"], d["doc_id"], d["paragraph"], d["start"], d["end"], d["text"], d.get("page")
+    )
     return Hit(passage, d["score"], d["rank"])
 
 
@@ -71,6 +73,7 @@ def answer_from_json(d: dict) -> Answer:
             c["end"],
             c["text"],
             c.get("support", 0.0),
+            c.get("page"),
         )
         for c in d["citations"]
     )

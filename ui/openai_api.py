@@ -207,6 +207,7 @@ def citation_json(c: Citation, documents: Mapping[str, Document]) -> dict:
         "start": c.start,
         "end": c.end,
         "text": c.text,
+        "page": c.page,
     }
 
 

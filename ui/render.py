@@ -153,6 +153,8 @@ def copy_text(turn: Turn, documents: Mapping[str, Document], lang: str = "en") -
         lines.append(t(lang, "copy_sources"))
     for c in citations:
         where = doc_name(documents, c.doc_id)
+        if c.page:
+            where += f", {t(lang, 'page')} {c.page}"
         if c.passage_id in hits:
             where += f", {t(lang, 'paragraph')} {hits[c.passage_id].paragraph}"
         lines.append(f"[{c.marker}] {where}: “{c.text}”")

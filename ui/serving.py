@@ -16,8 +16,8 @@ from ui import a11y, feedback, openai_api, suggestions, theme
 
 log = logging.getLogger(__name__)
 # Gradio refuses bigger uploads outright; below it, our own checks (1 MB of text, 5 MB of
-# HTML: rag.articles.formats) explain the limit.
-MAX_UPLOAD = "6mb"
+# HTML, 20 MB of PDF or Word: rag.articles.formats) explain the limit.
+MAX_UPLOAD = "21mb"
 
 
 # -- who may connect ---------------------------------------------------------------------

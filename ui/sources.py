@@ -85,9 +85,11 @@ def _passage_html(
     p = hit.passage
     markers = sorted({c.marker for c in citations})
     labels = "".join(f"[{m}] " for m in markers)
+    page = next((c.page for c in citations if c.page), p.page)  # the cited span's page
+    where = f"{t(lang, 'page')} {page} · " if page else ""
     head = (
-        f"{labels}{doc_name(documents, p.doc_id)} · {t(lang, 'paragraph')} {p.paragraph} · "
-        f"{t(lang, 'score')} {hit.score:.4f} · {p.id}"
+        f"{labels}{doc_name(documents, p.doc_id)} · {where}{t(lang, 'paragraph')} "
+        f"{p.paragraph} · {t(lang, 'score')} {hit.score:.4f} · {p.id}"
     )
     classes = "".join(f" m-{m}" for m in markers)
     attrs = f' id="{source_id(turn, markers[0])}"' if markers else ""

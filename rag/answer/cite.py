@@ -225,6 +225,7 @@ def _citation(support: Support) -> Citation:
         end=s.end,
         text=s.text,
         support=support.strength,
+        page=s.page,
     )
 
 

@@ -85,7 +85,9 @@ def opening(
             hits.append(Hit(passage, 0.0, len(hits) + 1))
             rank[passage.id] = len(hits)
         marker = rank[passage.id]
-        citations.append(Citation(marker, passage.id, doc.doc_id, s.start, s.end, s.text, 1.0))
+        citations.append(
+            Citation(marker, passage.id, doc.doc_id, s.start, s.end, s.text, 1.0, s.page)
+        )
         text = " ".join(s.text.split())
         body, end = (text[:-1], text[-1]) if text[-1:] in ".!?" else (text, "")
         parts.append(f"{body} [{marker}]{end}")

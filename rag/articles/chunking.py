@@ -102,6 +102,7 @@ def chunk_document(doc: Document, config: ChunkingConfig = ChunkingConfig()) -> 
                 start=start,
                 end=end,
                 text=doc.text[start:end],
+                page=doc.page_at(start),
             )
         )
     return passages

@@ -179,7 +179,8 @@ def split_sentences(doc: Document) -> list[Sentence]:
     out = []
     for number, (lo, hi) in enumerate(paragraphs(doc), start=1):
         for start, end in _split_span(doc.text, lo, hi):
-            out.append(Sentence(doc.doc_id, number, start, end, doc.text[start:end]))
+            text = doc.text[start:end]
+            out.append(Sentence(doc.doc_id, number, start, end, text, doc.page_at(start)))
     return out
 
 

@@ -1,12 +1,13 @@
 """Reading articles by format: a registry from file suffix and content type to a reader.
 
-What it does: knows the formats an article can come in (UTF-8 text, Markdown, a web page)
+What it does: knows the formats an article can come in (UTF-8 text, Markdown, a web page,
+a PDF, a Word document)
 and reads a source into a checked Document: a file by its suffix, an http(s) URL by the
 content type its server sends (fetched with ``rag.articles.fetch``). The CLI help, the web app's
 upload form and the error messages list what ``FORMATS`` holds, so a new format is one
 reader and one entry here.
 
-What it does not do: index anything, or read a format it does not list (a ``.pdf`` is
+What it does not do: index anything, or read a format it does not list (a ``.doc`` is
 refused with the list of those it reads).
 
 >>> format_for_name("Berita.HTM").name
@@ -29,7 +30,9 @@ from rag.articles.corpus import (
     document_from_text,
 )
 from rag.articles.fetch import FetchLimits, fetch_page
+from rag.articles.pdf import MAX_PDF_BYTES, document_from_pdf
 from rag.articles.webpage import MAX_PAGE_BYTES, document_from_html
+from rag.articles.word import MAX_DOCX_BYTES, document_from_docx
 from rag.errors import FetchError, InputError
 from rag.values import Document
 
@@ -46,6 +49,16 @@ def read_text(data: bytes, name: str, url: str | None, charset: str | None) -> D
 def read_html(data: bytes, name: str, url: str | None, charset: str | None) -> Document:
     """A web page: its article text and metadata (``rag.articles.webpage``)."""
     return document_from_html(data, Path(name).name if url is None else name, url, charset)
+
+
+def read_pdf(data: bytes, name: str, url: str | None, charset: str | None) -> Document:
+    """A PDF's text layer, with its pages (``rag.articles.pdf``)."""
+    return document_from_pdf(data, Path(name).name if url is None else name)
+
+
+def read_docx(data: bytes, name: str, url: str | None, charset: str | None) -> Document:
+    """A Word document's body (``rag.articles.word``)."""
+    return document_from_docx(data, Path(name).name if url is None else name)
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,14 @@ FORMATS: tuple[Format, ...] = (
         MAX_PAGE_BYTES,
         read_html,
     ),
+    Format("PDF", (".pdf",), ("application/pdf",), MAX_PDF_BYTES, read_pdf),
+    Format(
+        "Word document",
+        (".docx",),
+        ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",),
+        MAX_DOCX_BYTES,
+        read_docx,
+    ),
 )
 
 
@@ -86,7 +107,8 @@ def described() -> str:
     """What can be read, for help texts and messages.
 
     >>> described()
-    'UTF-8 text (.txt, .text), Markdown (.md, .markdown), web page (.html, .htm) or an http(s) URL'
+    'UTF-8 text (.txt, .text), Markdown (.md, .markdown), web page (.html, .htm), PDF (.pdf), \
+Word document (.docx) or an http(s) URL'
     """
     kinds = [f"{f.name} ({', '.join(f.suffixes)})" for f in FORMATS]
     return ", ".join(kinds) + " or an http(s) URL"
