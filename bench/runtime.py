@@ -20,7 +20,7 @@ many readers at once. Every figure is taken the way a user meets it, on the real
   and so the answers/s that no scheduling of requests can exceed on this machine.
 
 Each returns a dict of medians (of ``runs`` runs) in seconds or milliseconds, named so.
-Doesn't: assert targets (the README and the issue's note compare), or run in tests.
+Doesn't: assert targets (docs/performance.md and the issue's note compare), or run in tests.
 """
 
 from __future__ import annotations

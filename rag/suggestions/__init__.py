@@ -57,7 +57,7 @@ from rag.text.language import SUPPORTED
 from rag.values import Answer, Document
 
 log = logging.getLogger(__name__)
-BUNDLED = Path(__file__).parents[1] / "data" / FOLDER  # the bundled article's pool (see README)
+BUNDLED = Path(__file__).parents[1] / "data" / FOLDER  # bundled pool (docs/quality.md)
 PER_PASSAGE = 2  # questions asked of the model per passage and language
 MAX_TOKENS = 120  # three short questions
 SHOWN = 3  # offered after an answer
