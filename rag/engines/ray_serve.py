@@ -25,12 +25,15 @@ on its own).
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import hashlib
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+import ray
 from ray import serve
 from ray.exceptions import RayTaskError
 from ray.serve.exceptions import BackPressureError
@@ -141,9 +144,17 @@ class ServedBackend(Backend):
         self.mode = self.profile.mode
         self.replicas = settings.replicas
         self.handle = deploy(settings)
+        # a cluster outlives this process: its replicas (and their models) go with it
+        atexit.register(self.close)
 
     def describe(self) -> str:
         return f"llamacpp ({self.profile.name}) on {self.replicas} Ray Serve replica(s)"
+
+    def close(self) -> None:
+        """Delete the deployment (nothing to do once Ray has shut down)."""
+        if ray.is_initialized():  # else serve would start a Ray instance to delete it
+            with contextlib.suppress(Exception):
+                stop()
 
     def scale(self, replicas: int) -> None:
         """More (or fewer) replicas, while serving (Serve updates the running deployment)."""
