@@ -123,6 +123,11 @@ def deploy(settings: Settings, replicas: int | None = None) -> DeploymentHandle:
         health_check_period_s=HEALTH_CHECK_S,
         ray_actor_options={"num_cpus": 1},
     )
+    # Serve 2.60 gives a deployment a new random version on every serve.run, so a new
+    # number of replicas would restart the running ones too (and empty their slots); the
+    # same version for the same settings makes it an update that only adds or removes
+    # replicas (no public way to say so: Deployment._version, read by serve.run).
+    deployment._version = hashlib.sha256(repr((settings, slots, line)).encode()).hexdigest()
     serve.start(proxy_location="Disabled")  # no HTTP ingress: rag serve is the web app
     return serve.run(deployment.bind(settings, slots + line), name=APP, route_prefix=None)
 
