@@ -173,3 +173,16 @@ def test_doctor_fails_on_an_unreachable_server_with_the_fix():
     check = check_openai_server(resolve_settings(llm_backend="openai", openai_base_url=url))
     assert not check.ok and "cannot reach the LLM server" in check.detail
     assert "RAG_OPENAI_BASE_URL" in check.fix
+
+
+@pytest.mark.parametrize(("owner", "reset"), [("llamacpp", True), ("vllm", False)])
+def test_a_new_question_is_read_from_the_article_on_a_prompt_cache(owner, reset):
+    with fake_server("send", owner) as (url, bodies):
+        backend = backend_at(url)
+        text_of(backend.stream(MESSAGES, [], 8, keep_prefix=True, fresh=True))
+        text_of(backend.stream(MESSAGES, [], 8, keep_prefix=True))  # a check: no reset
+    asked = [[m["content"] for m in b["messages"]] for b in bodies]
+    article_alone = [["The article.", "?"]] if reset else []
+    assert asked == [*article_alone, ["The article.", "Who?"], ["The article.", "Who?"]]
+    limit = bodies[0].get("max_completion_tokens", bodies[0].get("max_tokens"))
+    assert limit == (1 if reset else 8)

@@ -8,7 +8,10 @@ from the server: a server that rejects the fields, or whose first reply carries 
 not asked again, and answers then say ``probabilities: false`` in their signals (``rag
 doctor`` says it beforehand). ``cache_prompt`` (llama.cpp's server keeps the evaluated
 article prefix for the next question) is sent only to llama.cpp's server, or when
-``openai_cache_prompt=on``: some servers refuse fields they do not know.
+``openai_cache_prompt=on``: some servers refuse fields they do not know. There, a question's
+first request is preceded by one that leaves the cache holding the article alone (as the
+embedded backend restores the article's saved state), so earlier questions do not change
+how a question is read.
 
 Doesn't: start or supervise the server, or choose which of its slots reads a question.
 """
@@ -36,6 +39,7 @@ from rag.llm.base import (
     explain_client_error,
     openai_runnable,
     stream_openai,
+    text_of,
 )
 from rag.llm.profiles import PROMPT_MODES, Profile, PromptMode
 
@@ -129,10 +133,21 @@ class OpenAIBackend(Backend):
         extra: dict[str, Any] = {}
         if self.probabilities is not False:
             extra.update(logprobs=True, top_logprobs=PROBABLE_TOKENS)
-        cache = self.settings.openai_cache_prompt
-        if cache == "on" or (cache == "auto" and self.facts().llamacpp):
+        if self._caches_prompt():
             extra["cache_prompt"] = True
         return extra
+
+    def _caches_prompt(self) -> bool:
+        cache = self.settings.openai_cache_prompt
+        return cache == "on" or (cache == "auto" and self.facts().llamacpp)
+
+    def _read_from_article(self, prompt: list) -> None:
+        """Leave the server's cache holding the article and no question, so that a new
+        question is read from the article on, as the embedded backend restores its saved
+        state: the prompt cache would otherwise reuse the previous question's first words
+        too, read the rest from another token and round otherwise, and greedy decoding can
+        tip on that (the same question answered "5" or "Five ..."). One short request."""
+        text_of(self.stream([prompt[0], ("user", "?")], [], 1))
 
     def runnable(self, max_tokens: int) -> BaseLanguageModel:
         s = self.settings
@@ -151,6 +166,8 @@ class OpenAIBackend(Backend):
         fresh: bool = False,
     ) -> Iterator[str | Waiting]:
         report = report if report is not None else Report()
+        if fresh and keep_prefix and self._caches_prompt() and _article(prompt):
+            self._read_from_article(prompt)
         try:
             yield from self._stream(prompt, stop, max_tokens, report)
         except _ProbabilitiesRefused:  # asked again without them, from now on
@@ -215,6 +232,11 @@ class OpenAIBackend(Backend):
         if isinstance(exc, openai.APIStatusError):
             return f"{what}; check RAG_OPENAI_MODEL and the API key."
         return f"{what}."
+
+
+def _article(prompt: str | list) -> bool:
+    """Whether a prompt begins with a system message (the article the questions share)."""
+    return isinstance(prompt, list) and bool(prompt) and prompt[0][0] == "system"
 
 
 class _ProbabilitiesRefused(Exception):
