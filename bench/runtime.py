@@ -14,6 +14,8 @@ many readers at once. Every figure is taken the way a user meets it, on the real
 - ``passages``: the passages route over the FacQA dev corpus (273 short articles): latency
   and whether the answer holds the gold span;
 - ``load``: 1, 4 and 8 concurrent clients against ``rag serve`` (``ui.loadtest``);
+- ``replicas``: the load test against ``rag serve --engine ray`` with 1 and 2 Ray Serve
+  replicas, and with one replica's model process killed mid-run (``bench.replicas``);
 - ``batching``: what the model process can do at most: tokens/s for one long prompt (the
   article) and for 1, 2, 4 and 8 sequences decoded together, the tokens one answer costs
   (prompts and generated, the load test's questions, from the model process's own log),
@@ -40,6 +42,7 @@ from dataclasses import replace
 from pathlib import Path
 from statistics import median
 
+from bench import replicas as bench_replicas
 from eval.metrics import answer_correct
 from rag.config.settings import Settings, resolve_settings
 from rag.factory import build_pipeline
@@ -130,8 +133,8 @@ def _connect(url: str, process: subprocess.Popen, deadline: float):
 class Served:
     """``rag serve`` on a free loopback port, for as long as the block lasts."""
 
-    def __init__(self, settings: Settings, log_path: Path):
-        self.settings, self.log_path = settings, log_path
+    def __init__(self, settings: Settings, log_path: Path, env: dict[str, str] | None = None):
+        self.settings, self.log_path, self.env = settings, log_path, env or {}
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
 
@@ -140,7 +143,7 @@ class Served:
         self.log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [RAG, "serve", "--port", str(self.port)],
-            env=_env(self.settings),
+            env=_env(self.settings, **self.env),
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
@@ -384,7 +387,7 @@ def batching(settings: Settings, runs: int, widths=(1, 2, 4, 8), new_tokens: int
 
 PARTS = (
     "cold_ask", "model_first", "kept_ask", "serve_ready", "restart", "switching", "passages",
-    "load", "batching",
+    "load", "batching", "replicas",
 )  # fmt: skip
 
 
@@ -407,6 +410,7 @@ def run_runtime(
         "passages": lambda: passages(settings, workdir, every, read),
         "load": lambda: load(settings, workdir, [1, 4, 8], 3),
         "batching": lambda: batching(settings, runs),
+        "replicas": lambda: bench_replicas.replicas(settings, workdir, Served),
     }
     results = {}
     for name in parts:

@@ -58,6 +58,7 @@ def pipeline_for(args: argparse.Namespace, progress: bool = True) -> Pipeline:
     flags["llm_backend"] = flags.pop("backend")
     flags["ray_address"] = flags.pop("address")
     flags["workers"] = getattr(args, "workers", None)
+    flags["replicas"] = getattr(args, "replicas", None)
     return build_pipeline(resolve_settings(**flags), progress=progress)
 
 

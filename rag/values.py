@@ -134,7 +134,7 @@ class Answer:
     language_note: str = ""
     fallback: str = ""
     raw_answer: str = ""
-    signals: dict[str, float | str | list[str]] = field(default_factory=dict)
+    signals: dict[str, float | bool | str | list[str]] = field(default_factory=dict)
     route: str = "passages"  # what the LLM read: "article" (whole) or "passages" (retrieved)
     profile: str = ""
 

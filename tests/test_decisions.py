@@ -276,7 +276,20 @@ def test_a_likely_refusal_is_a_refusal_even_when_the_model_answers(tmp_path):
 
     assert doubted.abstained and doubted.signals["refusal_reasons"] == ["p_refuse"]
     assert doubted.signals["p_refuse"] == pytest.approx(0.35)
+    assert doubted.signals["probabilities"] is True
     assert not sure.abstained and sure.signals["refusal_reasons"] == []
+
+
+def test_an_answer_says_when_the_backend_gave_no_probabilities(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    unit = unit_of(system_prompt(chat_prompt(pipeline)), "ada lima produk")
+    backend.replies = [f"{FIVE_PRODUCTS} [{unit}]."]  # and no first tokens reported
+    pipeline.refusal = replace(pipeline.refusal, max_p_refuse=0.2)
+
+    answer = pipeline.ask("Produk apa saja yang akan dipasarkan lewat Alibaba?")
+
+    assert answer.signals["probabilities"] is False and answer.signals["p_refuse"] == 0.0
+    assert not answer.abstained
 
 
 def test_an_answer_without_the_kind_asked_for_is_tried_again_then_refused(tmp_path):

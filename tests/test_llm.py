@@ -140,6 +140,11 @@ def test_openai_backend_answers_through_a_real_llama_cpp_server(pipeline, index_
     assert answer.raw_answer
     local = pipeline.ask("Siapa Menteri Koordinator Bidang Perekonomian?")
     assert answer.raw_answer == local.raw_answer  # same model, same greedy decoding
+    # llama.cpp's server sends the first token's probabilities: the calibrated refusal is on
+    assert answer.signals["probabilities"] is True and local.signals["probabilities"] is True
+    assert answer.signals["p_refuse"] == pytest.approx(local.signals["p_refuse"], abs=0.02)
+    assert remote.backend.reports_probabilities
+    assert remote.backend.extra_body()["cache_prompt"] is True  # a llama.cpp server
 
 
 def _other_value(f) -> object:
@@ -149,6 +154,8 @@ def _other_value(f) -> object:
         return default + 1
     if f.type == "PromptMode":
         return "chat" if default != "chat" else "completion"
+    if f.type == "Switch":
+        return "on" if default != "on" else "off"
     return default + "-x" if default else "x"
 
 

@@ -29,4 +29,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-auth", action="store_true", help="bind a non-local address openly")
     p.add_argument("--profile", help=cli.PROFILE_HELP)
     cli.add_engine_flags(p)
+    p.add_argument(
+        "--replicas",
+        type=int,
+        help="with --engine ray: Ray Serve replicas that answer, each with its own model "
+        "process (default 1)",
+    )
     p.set_defaults(func=cmd_serve)

@@ -89,6 +89,8 @@ class Draft:
     hits: list[Hit] = field(default_factory=list)  # the retrieved ones, and cited units
     model_refused: bool = False
     p_refuse: float = 0.0  # the model's probability that its reply starts "NOT IN ARTICLE"
+    # the backend reported the first token's probabilities (p_refuse, p_unstated measured)
+    probabilities: bool = False
     kind_missing: str = ""  # what the question asks for and the answer lacks, after a retry
     second_look: str = ""  # the kind of answer a retry asked for ("" when none was needed)
     p_unstated: float = 0.0  # the model's probability that the text does not state it (check)
@@ -185,6 +187,7 @@ class Drafter:
         raw = "".join(pieces).strip()
         draft = Draft(raw=raw, route=context.route, hits=hits, wide=wide)
         draft.p_refuse = refusal_probability(report.first_tokens)
+        draft.probabilities = bool(report.first_tokens)
         # a summary that says somewhere what the text lacks is still a summary
         if not raw or model_refused(overview_sentences(raw, 1) if overview else raw):
             draft.model_refused = True
@@ -306,7 +309,7 @@ def second_look(
     retry.second_look = kind
     # the retry's line invites NOT IN ARTICLE, so its first token's doubt is not the one the
     # refusal thresholds were tuned on: the first answer's is
-    retry.p_refuse = draft.p_refuse
+    retry.p_refuse, retry.probabilities = draft.p_refuse, draft.probabilities
     return retry
 
 

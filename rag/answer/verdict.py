@@ -66,6 +66,9 @@ class Verdict:
                 "lexical": cited.lexical,
                 "semantic": cited.semantic,
                 "p_refuse": draft.p_refuse,
+                # False: the backend gave no token probabilities, the calibrated refusals
+                # (p_refuse, p_unstated) were off
+                "probabilities": draft.probabilities,
                 "p_unstated": draft.p_unstated,
                 "text_tokens": draft.text_tokens,
                 "unknown_names": self.unknown,

@@ -36,6 +36,7 @@ ENGINES: tuple[str, ...] = get_args(Engine)
 K_RANGE = (1, 50)  # passages retrieved per question
 SHARDS_RANGE = (1, 1024)  # shards an index is cut into
 WORKERS_RANGE = (0, 1024)  # embedding actors of a Ray build; 0: one per CPU of the cluster
+REPLICAS_RANGE = (1, 256)  # answering replicas of the ray engine (rag serve --replicas)
 PASSAGE_CHARS = 550  # the longest passage, in characters (see rag.articles.chunking)
 PASSAGE_CHARS_RANGE = (100, 5_000)
 
@@ -61,6 +62,7 @@ class Settings:
     ray_address: str = ""  # host:port of `ray start --head`; empty: a local Ray instance
     shards: int = 1
     workers: int = 0
+    replicas: int = 1  # answering replicas on the ray engine (rag.engines.ray_serve)
     allow_private_urls: int = 0  # 1: read URLs on loopback/private networks (rag.articles.fetch)
     # every backend's own options, in the registry's order
     backend_options: tuple[BackendOptions, ...] = field(
@@ -152,4 +154,5 @@ def _check(s: Settings) -> None:
     check_choice("engine", s.engine, ENGINES)
     check_range("shards", s.shards, SHARDS_RANGE)
     check_range("workers", s.workers, WORKERS_RANGE)
+    check_range("replicas", s.replicas, REPLICAS_RANGE)
     check_range("allow_private_urls", s.allow_private_urls, (0, 1))

@@ -1,5 +1,6 @@
 """Where articles are indexed and shards searched: on this machine (``local``, the default)
-or on a Ray cluster (``ray``), as the ``engine`` setting says. Only the ray engine imports
+or on a Ray cluster (``ray``), as the ``engine`` setting says; with ``ray``, questions are
+answered by Ray Serve replicas too (``rag.engines.ray_serve``). Only the ray engine imports
 Ray (``rag.engines.ray_engine``), and it connects on first use.
 """
 
@@ -14,6 +15,7 @@ from rag.articles.formats import is_url, read_source
 from rag.config.settings import Settings
 from rag.embedding.embedder import Embedder
 from rag.errors import ConfigError
+from rag.llm.base import Backend
 from rag.store.index import IndexStore, build_index
 from rag.store.shards import Fanout, shard_count
 from rag.values import Document
@@ -30,6 +32,19 @@ def cluster(settings: Settings) -> ModuleType:
         ) from exc
     ray_cluster.connect(settings.ray_address)
     return ray_cluster
+
+
+def served_backend(settings: Settings) -> Backend:
+    """The embedded model on ``settings.replicas`` Ray Serve replicas (rag.engines.ray_serve)."""
+    try:
+        from rag.engines import ray_serve
+    except ImportError as exc:
+        raise ConfigError(
+            f"answering on the ray engine needs Ray Serve ({exc}); install it with "
+            "`pip install 'rag-article-assistant[cluster]'`."
+        ) from exc
+    cluster(settings)  # connected, or a clear error
+    return ray_serve.ServedBackend(settings)
 
 
 def read_articles(settings: Settings, sources: list[str | Path]) -> list[Document]:

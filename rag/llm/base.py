@@ -94,6 +94,9 @@ def explain_client_error(exc: Exception, url: str, timeout: float) -> str:
     return f"the LLM server at {url} failed mid-answer ({exc})"
 
 
+PROBABLE_TOKENS = 20  # alternatives asked for the first token (OpenAI's ``top_logprobs`` limit)
+
+
 @dataclass(frozen=True)
 class Waiting:
     """Yielded by a stream, before any text, while the request waits for a free slot of

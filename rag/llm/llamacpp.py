@@ -20,6 +20,7 @@ from rag.errors import BackendError, ModelUnavailableError
 from rag.fileio import file_identity
 from rag.llm import gguf
 from rag.llm.base import (
+    PROBABLE_TOKENS,
     Backend,
     BackendOptions,
     Report,
@@ -67,9 +68,6 @@ def slot_pool(server: ModelServer, max_waiting: int) -> SlotPool:
     pool = SlotPool(server.slots, max_waiting)
     server.on_start.append(lambda _: pool.forget())
     return pool
-
-
-PROBABLE_TOKENS = 20  # alternatives reported for the first token
 
 
 @dataclass(frozen=True)

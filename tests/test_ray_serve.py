@@ -1,0 +1,100 @@
+"""Answering on Ray Serve replicas (``rag.engines.ray_serve``), on a local Ray instance.
+
+The tiny profile keeps the two model processes light. The answers of the replicas are
+compared with one local process's for the same questions (one slot per model process, so
+no batch changes a rounding); then one replica's model process is killed while questions
+are in flight on both, and every question is still answered, by the model, the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from rag.config.settings import resolve_settings
+from rag.factory import build_pipeline
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.serve")
+from rag.engines import ray_serve  # noqa: E402  (needs Ray Serve)
+
+QUESTIONS = [
+    "Siapa Menteri Koordinator Bidang Perekonomian?",
+    "Berapa pengusaha digital yang akan diciptakan setiap tahun?",
+    "Where did Jack Ma meet the ministers?",
+    "How old is Jack Ma?",
+]
+FLAGS = {"profile": "tiny", "llm_slots": 1}
+
+
+def test_an_article_is_routed_by_its_prefix_alone():
+    article = [("system", "The article."), ("user", "Who?")]
+    same = [("system", "The article."), ("user", "When?")]
+    assert ray_serve.article_key(article) == ray_serve.article_key(same) != ""
+    assert ray_serve.article_key([("system", "Another."), ("user", "Who?")]) != (
+        ray_serve.article_key(article)
+    )
+    assert ray_serve.article_key("Question: who?\nAnswer:") == ""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """(a local pipeline, one on Ray Serve replicas) over one index; a local Ray instance."""
+    index_dir = tmp_path_factory.mktemp("index")
+    local = build_pipeline(resolve_settings(index_dir=index_dir, **FLAGS))
+    local.index([])  # indexed here: the Ray instance's two CPUs go to the replicas
+    temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # Ray's socket paths are short
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))
+    try:
+        settings = resolve_settings(index_dir=index_dir, engine="ray", replicas=1, **FLAGS)
+        reference = {q: local.ask(q).raw_answer for q in QUESTIONS}
+        yield reference, build_pipeline(settings)
+    finally:
+        ray_serve.stop()
+        ray.shutdown()
+
+
+@pytest.mark.slow
+def test_replicas_added_while_serving_answer_as_one_process(served):
+    reference, remote = served
+    assert remote.ask(QUESTIONS[0]).raw_answer == reference[QUESTIONS[0]]  # one replica
+    (first,) = remote.backend.model_pids()
+
+    remote.backend.scale(2)
+    pids = remote.backend.model_pids()
+    assert len(pids) == 2 and first in pids  # one more model process, the first one kept
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(remote.ask, QUESTIONS))
+    assert [a.raw_answer for a in answers] == [reference[q] for q in QUESTIONS]
+    assert not any(a.fallback for a in answers)
+
+
+@pytest.mark.slow
+def test_a_killed_model_process_loses_no_question(served, caplog):
+    reference, remote = served
+    remote.backend.scale(2)
+    victim = sorted(remote.backend.model_pids())[0]
+    first_done = threading.Event()
+
+    def ask(question: str):
+        answer = remote.ask(question)
+        first_done.set()
+        return answer
+
+    caplog.set_level(logging.WARNING, logger=ray_serve.__name__)
+    with ThreadPoolExecutor(max_workers=len(QUESTIONS)) as pool:
+        running = [pool.submit(ask, q) for q in QUESTIONS]
+        first_done.wait()  # the others are in flight on both replicas (one slot each)
+        os.kill(victim, signal.SIGKILL)
+        answers = [f.result() for f in running]
+
+    assert "an answering replica failed" in caplog.text  # a question was held, and retried
+    assert not any(a.fallback for a in answers)  # every one answered by the model
+    assert [a.raw_answer for a in answers] == [reference[q] for q in QUESTIONS]
