@@ -5,7 +5,10 @@ Does: match a question against the patterns of ``rag/data/overview-questions.tom
 (``match_overview`` gives the kind, ``summary`` or ``people``, and the language of the list
 that matched, which a language detector may get wrong on such short questions); give the
 question the web app's Summarize button asks (``button_question``); turn a model's summary,
-sentences or bullets, into at most ``MAX_SENTENCES`` sentences (``overview_sentences``).
+sentences or bullets, into at most ``MAX_SENTENCES`` sentences (``overview_sentences``);
+check a summary part by part (``cite_by_part``: its i-th sentence against the i-th stretch
+of the text the prompt named, ``rag.answer.context.spread``) and put the supported sentences
+in the article's order.
 
 Doesn't: draft or check the answer (``rag.answer.summaries`` does, with ``rag.answer.drafts`` and
 ``rag.answer.cite``), or decide anything about refusals (an overview question is never refused).
@@ -25,8 +28,10 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 
-from rag.answer.cite import MARKER, answer_sentences
+from rag.answer.cite import MARKER, CitedAnswer, answer_sentences, cite
 from rag.answer.grounded import PREAMBLE
+from rag.embedding.embedder import Embedder
+from rag.retrieval.evidence import Evidence
 from rag.text.wordlists import DATA
 
 KINDS = ("summary", "people")
@@ -93,3 +98,40 @@ def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
         lines.append(line if ended else line + ".")
     sentences = [s for s in answer_sentences(" ".join(lines)) if not PREAMBLE.search(s)]
     return " ".join(sentences[:n])
+
+
+def cite_by_part(
+    reply: str,
+    candidates: list[Evidence],
+    parts: list[range],
+    embedder: Embedder,
+    translated: bool = False,
+) -> CitedAnswer:
+    """A summary written one sentence per part, each sentence checked against the sentences
+    of its own part (a sentence beyond the parts against all of them); an unsupported one is
+    withdrawn, and the rest are put in the order of the passages they cite.
+
+    Checking a sentence against its part alone keeps a paraphrase of the end of the article
+    from being matched to the beginning, and a part's sentence from borrowing another's.
+    """
+    kept: list[tuple[tuple[int, int], CitedAnswer]] = []
+    for i, sentence in enumerate(answer_sentences(reply)):
+        part = parts[i] if i < len(parts) else None
+        own = [c for c in candidates if part is None or c.marker in part]
+        one = cite("", sentence, own, embedder, translated, drop_unsupported=True)
+        if one.citations:
+            first = one.citations[0]
+            kept.append(((first.marker, first.start), one))
+    if not kept:
+        return CitedAnswer("", (), 0.0, 0.0)
+    kept.sort(key=lambda k: k[0])
+    answers = [one for _, one in kept]
+    citations = [c for one in answers for c in one.citations]
+    unique = tuple({(c.marker, c.start): c for c in citations}.values())
+    return CitedAnswer(
+        " ".join(one.text for one in answers),
+        unique,
+        min(one.support for one in answers),
+        min(one.lexical for one in answers),
+        min(one.semantic for one in answers),
+    )
