@@ -279,20 +279,23 @@ def test_several_articles_are_summarised_one_paragraph_each(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "question, language", [("Ringkas artikel ini", "id"), ("Summarize the article", "en")]
+    "question, language", [("Apa isi artikel ini?", "id"), ("What is this article about?", "en")]
 )
-def test_the_real_model_summarises_the_article_in_the_question_language(
+def test_the_real_model_summarises_the_whole_article_in_the_question_language(
     pipeline, question, language
 ):
+    from rag.text.language import document_language
+
     answer = pipeline.ask(question)
 
-    shown = f"{answer.answer}\nraw: {answer.raw_answer}\nsignals: {answer.signals}"
-    assert not answer.abstained and answer.language == language and not answer.fallback, shown
+    shown = f"{answer.answer}\nraw: {answer.raw_answer}\nfallback: {answer.fallback}"
+    assert not answer.abstained and not answer.fallback, shown
     cited = [s for s in answer_sentences(answer.answer) if MARKER.search(s)]
     assert len(cited) >= 3, shown
-    words = set(answer.answer.lower().split())
-    common = {"id": {"dan", "yang", "di"}, "en": {"the", "and", "to"}}
-    assert words & common[language], shown
+    assert len({c.passage_id for c in answer.citations}) >= 3, shown
+    assert MARKER.search(answer.answer).group(0) == "[1]", shown
+    words = MARKER.sub("", answer.answer)  # the answer's own words, not its language field
+    assert document_language(words) == language, shown
 
 
 def test_the_summarize_button_asks_in_the_interface_language_about_the_cards_article(tmp_path):
