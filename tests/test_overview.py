@@ -200,7 +200,8 @@ def test_a_summary_sentence_is_checked_against_its_own_part_only(tmp_path):
 def test_summary_sentences_are_put_in_the_articles_order_and_numbered_from_1(tmp_path):
     pipeline, backend = fake_pipeline(tmp_path, [])
     extra = "Jack Ma akan mendukung pengembangan sumber daya manusia Indonesia di bidang digital."
-    backend.replies = [bullets(pipeline, [*ARTICLE_SENTENCES, extra])]  # a fifth, from part 1
+    first, second, third, last = ARTICLE_SENTENCES
+    backend.replies = [bullets(pipeline, [first, second, extra, third, last])]  # extra: part 1
 
     answer = pipeline.ask("Apa isi artikel ini?")
 

@@ -39,7 +39,7 @@ from rag.answer.grounded import (
     renumber,
     unit_candidates,
 )
-from rag.answer.overview import cite_by_part, overview_sentences
+from rag.answer.overview import MAX_SENTENCES, cite_by_part, overview_sentences
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError
 from rag.llm.base import Backend, Report, Waiting
@@ -191,7 +191,9 @@ class Drafter:
             draft.model_refused = True
             return draft
         candidates = unit_candidates(self.store, context)
-        reply = overview_sentences(raw) if overview else first_sentences(raw)
+        # a summary's sentences are checked first and chosen from after (rag.answer.overview)
+        longer = 2 * MAX_SENTENCES if overview == "summary" else MAX_SENTENCES
+        reply = overview_sentences(raw, longer) if overview else first_sentences(raw)
         reply = english_numbers(reply) if language == "en" else reply
         if overview == "summary":  # one sentence per stretch of the text, checked against it
             parts = spread(len(context.units))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from rag.answer.cite import MARKER, CitedAnswer, answer_sentences, cite
@@ -100,32 +100,63 @@ def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
     return " ".join(sentences[:n])
 
 
+POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Jack Ma's": the name is "Ma", not "ma's"
+
+
+def part_window(k: int, n: int, parts: list[range]) -> set[int]:
+    """The unit numbers sentence k of n may draw on: the part its place in the summary
+    points to (sentence k of n sits k/n of the way through), and the parts either side (a
+    model writes an opening line, or two sentences for one part).
+
+    >>> sorted(part_window(0, 4, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]))
+    [1, 2, 3, 4]
+    >>> sorted(part_window(6, 7, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]))
+    [5, 6, 7, 8]
+    """
+    at = k * len(parts) // max(n, 1)
+    return {u for part in parts[max(0, at - 1) : at + 2] for u in part}
+
+
 def cite_by_part(
     reply: str,
     candidates: list[Evidence],
     parts: list[range],
     embedder: Embedder,
     translated: bool = False,
+    keep: int = MAX_SENTENCES,
 ) -> CitedAnswer:
-    """A summary written one sentence per part, each sentence checked against the sentences
-    of its own part (a sentence beyond the parts against all of them); an unsupported one is
-    withdrawn, and the rest are put in the order of the passages they cite.
+    """A summary written part by part, each sentence checked against the sentences of the
+    stretch of the text its place points to (``part_window``); an unsupported one is
+    withdrawn. Of the rest, at most ``keep``: first one per part (the beginning, the middle
+    and the end each get theirs), then the earliest others; in the order of the text.
 
-    Checking a sentence against its part alone keeps a paraphrase of the end of the article
-    from being matched to the beginning, and a part's sentence from borrowing another's.
+    Checking a sentence against its stretch alone keeps a paraphrase of the end of the
+    article from being matched to a look-alike at its beginning.
     """
-    kept: list[tuple[tuple[int, int], CitedAnswer]] = []
-    for i, sentence in enumerate(answer_sentences(reply)):
-        part = parts[i] if i < len(parts) else None
-        own = [c for c in candidates if part is None or c.marker in part]
-        one = cite("", sentence, own, embedder, translated, drop_unsupported=True)
+    sentences = answer_sentences(reply)
+    found: list[tuple[tuple[int, int], CitedAnswer]] = []
+    for k, sentence in enumerate(sentences):
+        window = part_window(k, len(sentences), parts) if parts else set()
+        own = [c for c in candidates if not window or c.marker in window]
+        # the check reads "Jack Ma's" as "Jack Ma" (a possessive is no name of its own)
+        one = cite("", POSSESSIVE.sub("", sentence), own, embedder, translated, True)
         if one.citations:
             first = one.citations[0]
-            kept.append(((first.marker, first.start), one))
-    if not kept:
+            body = MARKER.sub("", sentence).strip()
+            body, end = (body[:-1].rstrip(), body[-1]) if body[-1:] in ".!" else (body, "")
+            text = " ".join(f"{body} [{c.marker}]" for c in one.citations[:1]) + end
+            found.append(((first.marker, first.start), replace(one, text=text)))
+    if not found:
         return CitedAnswer("", (), 0.0, 0.0)
-    kept.sort(key=lambda k: k[0])
-    answers = [one for _, one in kept]
+    found.sort(key=lambda f: f[0])
+    chosen, seen_parts = [], set()
+    for f in found:  # one per part first
+        part = next((i for i, r in enumerate(parts) if f[0][0] in r), -1)
+        if part not in seen_parts:
+            seen_parts.add(part)
+            chosen.append(f)
+    chosen += [f for f in found if f not in chosen][: max(0, keep - len(chosen))]
+    answers = [one for _, one in sorted(chosen[:keep], key=lambda f: f[0])]
     citations = [c for one in answers for c in one.citations]
     unique = tuple({(c.marker, c.start): c for c in citations}.values())
     return CitedAnswer(
