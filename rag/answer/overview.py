@@ -103,18 +103,25 @@ def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
 POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Jack Ma's": the name is "Ma", not "ma's"
 
 
-def part_window(k: int, n: int, parts: list[range]) -> set[int]:
-    """The unit numbers sentence k of n may draw on: the part its place in the summary
-    points to (sentence k of n sits k/n of the way through), and the parts either side (a
-    model writes an opening line, or two sentences for one part).
+def part_of(k: int, n: int, parts: list[range]) -> int:
+    """The part sentence k of n summarises by its place (k/n of the way through).
 
-    >>> sorted(part_window(0, 4, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]))
-    [1, 2, 3, 4]
-    >>> sorted(part_window(6, 7, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]))
-    [5, 6, 7, 8]
+    >>> [part_of(k, 7, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]) for k in range(7)]
+    [0, 0, 1, 1, 2, 2, 3]
     """
-    at = k * len(parts) // max(n, 1)
-    return {u for part in parts[max(0, at - 1) : at + 2] for u in part}
+    return k * len(parts) // max(n, 1)
+
+
+def windows(at: int, parts: list[range]) -> list[set[int]]:
+    """The unit numbers to check a sentence of part ``at`` against, in turn: its own part,
+    then the parts either side (a model writes an opening line, or two sentences for one
+    part, and its place shifts).
+
+    >>> windows(1, [range(1, 3), range(3, 5), range(5, 7)])
+    [{3, 4}, {1, 2, 3, 4, 5, 6}]
+    """
+    near = {u for part in parts[max(0, at - 1) : at + 2] for u in part}
+    return [set(parts[at]), near]
 
 
 def cite_by_part(
@@ -126,9 +133,10 @@ def cite_by_part(
     keep: int = MAX_SENTENCES,
 ) -> CitedAnswer:
     """A summary written part by part, each sentence checked against the sentences of the
-    stretch of the text its place points to (``part_window``); an unsupported one is
-    withdrawn. Of the rest, at most ``keep``: first one per part (the beginning, the middle
-    and the end each get theirs), then the earliest others; in the order of the text.
+    stretch of the text its place points to (``part_of``), else against the stretches
+    either side (``windows``); an unsupported one is withdrawn. Of the rest, at most
+    ``keep``: first one per part (the beginning, the middle and the end each get theirs),
+    then the earliest others; in the order of the text.
 
     Checking a sentence against its stretch alone keeps a paraphrase of the end of the
     article from being matched to a look-alike at its beginning.
@@ -136,16 +144,16 @@ def cite_by_part(
     sentences = answer_sentences(reply)
     found: list[tuple[tuple[int, int], CitedAnswer]] = []
     for k, sentence in enumerate(sentences):
-        window = part_window(k, len(sentences), parts) if parts else set()
-        own = [c for c in candidates if not window or c.marker in window]
-        # the check reads "Jack Ma's" as "Jack Ma" (a possessive is no name of its own)
-        one = cite("", POSSESSIVE.sub("", sentence), own, embedder, translated, True)
-        if one.citations:
-            first = one.citations[0]
-            body = MARKER.sub("", sentence).strip()
-            body, end = (body[:-1].rstrip(), body[-1]) if body[-1:] in ".!" else (body, "")
-            text = " ".join(f"{body} [{c.marker}]" for c in one.citations[:1]) + end
-            found.append(((first.marker, first.start), replace(one, text=text)))
+        tries = windows(part_of(k, len(sentences), parts), parts) if parts else [set()]
+        for window in tries:
+            own = [c for c in candidates if not window or c.marker in window]
+            # the check reads "Jack Ma's" as "Jack Ma" (a possessive is no name of its own)
+            one = cite("", POSSESSIVE.sub("", sentence), own, embedder, translated, True)
+            if one.citations:
+                found.append(
+                    ((one.citations[0].marker, one.citations[0].start), _shown(sentence, one))
+                )
+                break
     if not found:
         return CitedAnswer("", (), 0.0, 0.0)
     found.sort(key=lambda f: f[0])
@@ -166,3 +174,10 @@ def cite_by_part(
         min(one.lexical for one in answers),
         min(one.semantic for one in answers),
     )
+
+
+def _shown(sentence: str, one: CitedAnswer) -> CitedAnswer:
+    """The sentence as the model wrote it (possessives kept), with its first citation."""
+    body = MARKER.sub("", sentence).strip()
+    body, end = (body[:-1].rstrip(), body[-1]) if body[-1:] in ".!" else (body, "")
+    return replace(one, text=f"{body} [{one.citations[0].marker}]{end}")
