@@ -12,7 +12,8 @@ recorded with its error, and the run goes on), then the figures per question lan
   in the question's language, by ``rag.text.language.document_language``;
 - ``passages``: distinct passages cited, on average, and the share of answers that cite
   the article's beginning, middle and end (its passages cut into thirds) when it has 3+;
-- ``withdrawn``: the model's sentences the checks took out, of all it wrote;
+- ``not shown``: the model's sentences (up to 10 read) that the answer does not show, of
+  all it wrote: withdrawn by the checks, or past the 5 an overview keeps;
 - ``faithful``: answer sentences whose own cited span supports them by the project's
   check (``rag.answer.cite.supports`` against that span alone), of all cited sentences;
 - ``fallback``: answers that are the article's first sentences (the model's did not hold).
@@ -31,7 +32,7 @@ import traceback
 from pathlib import Path
 
 from rag.answer.cite import MARKER, answer_sentences, split_markers, supports
-from rag.answer.overview import overview_sentences
+from rag.answer.overview import MAX_SENTENCES, overview_sentences
 from rag.answer.summaries import QUOTED
 from rag.factory import build_pipeline
 from rag.retrieval.evidence import Evidence
@@ -102,6 +103,11 @@ def faithful(pipeline, answer: Answer) -> tuple[int, int]:
     return good, total
 
 
+def written_sentences(raw: str) -> int:
+    """The sentences of a model's overview that the checks read (up to 10)."""
+    return len(answer_sentences(overview_sentences(raw, 2 * MAX_SENTENCES))) if raw else 0
+
+
 def record(pipeline, question: str, language: str, doc_id: str, answer: Answer) -> dict:
     words = own_words(answer.answer)
     written = (
@@ -137,7 +143,7 @@ def summary(records: list[dict]) -> str:
     """The figures per question language (see the module docstring)."""
     lines = [
         "| lang | answers | in language | passages cited (mean) | begin/middle/end reached "
-        "| withdrawn | faithful | fallback | failed |",
+        "| not shown | faithful | fallback | failed |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for lang in ("id", "en"):
@@ -160,13 +166,28 @@ def summary(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def print_table(path: Path) -> int:
+    """The figures of a finished (or partial) run, its model sentences counted again."""
+    records = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    for r in records:
+        if "error" not in r:
+            r["written"] = written_sentences(r["raw_answer"])
+            kept = 0 if r["fallback"] else r["cited_sentences"]
+            r["withdrawn"] = max(0, r["written"] - kept)
+    print(summary(records))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.overviews", description=__doc__)
     parser.add_argument("--out", default="eval/results/overviews.jsonl", help="JSONL records")
     parser.add_argument("--facqa", type=int, default=2, help="FacQA articles (longest first)")
     parser.add_argument("--idkmrc", type=int, default=2, help="IDK-MRC dev articles")
     parser.add_argument("--questions", default="", help="indexes into QUESTIONS, e.g. 0,3")
+    parser.add_argument("--table", default="", help="only print the figures of a JSONL run")
     args = parser.parse_args(argv)
+    if args.table:
+        return print_table(Path(args.table))
     pipeline = build_pipeline()
     extra = dev_articles(args.facqa, args.idkmrc)
     pipeline.store  # noqa: B018 -- a new index holds the bundled article before the others
