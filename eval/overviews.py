@@ -81,12 +81,14 @@ def thirds(pipeline, doc_id: str, passage_ids: set[str]) -> list[bool]:
 
 def faithful(pipeline, answer: Answer) -> tuple[int, int]:
     """(cited sentences whose own cited spans support them, cited sentences)."""
-    by_marker = {c.marker: c for c in answer.citations}
+    by_marker: dict[int, list] = {}
+    for c in answer.citations:  # a marker may cite several spans of its passage
+        by_marker.setdefault(c.marker, []).append(c)
     passages = {p.id: p for p in pipeline.store.passages}
     good = total = 0
     for sentence in answer_sentences(answer.answer):
         clean, markers = split_markers(sentence)
-        spans = [by_marker[m] for m in markers if m in by_marker]
+        spans = [c for m in markers for c in by_marker.get(m, [])]
         if not spans:
             continue
         total += 1
