@@ -142,12 +142,80 @@ def test_an_unsupported_summary_falls_back_to_the_articles_first_sentences(tmp_p
 
     assert not answer.abstained and "first sentences" in answer.fallback
     doc = pipeline.store.documents["jack-ma-bali"]
-    assert answer.answer.startswith(doc.text[:60]) and len(answer.citations) == 3
+    note = "The article's first sentences, quoted in the article's own language: "
+    assert answer.answer.startswith(note + doc.text[:60]) and len(answer.citations) == 3
+    assert MARKER.search(answer.answer).group(0) == "[1]"  # numbered as they appear
     assert all(doc.text[c.start : c.end] == c.text for c in answer.citations)
     assert all(f"[{c.marker}]" in answer.answer for c in answer.citations)
     for c in answer.citations:  # each marker leads to the passage that holds its sentence
         passage = answer.hits[c.marker - 1].passage
         assert passage.start <= c.start < c.end <= passage.end
+
+
+def bullets(pipeline, sentences: list[str]) -> str:
+    from rag.answer.context import build_context, chat_messages
+
+    system = dict(chat_messages(build_context(pipeline.store, [], None, 4096), "?", "id"))
+    numbers = units(system["system"])
+    return "\n".join(f"- {s[:-1]} [{numbers.get(s, 1)}]" for s in sentences)
+
+
+@pytest.mark.parametrize(
+    "question, language, words",
+    [
+        ("What is this article about?", "en", "paragraphs"),
+        ("Apa isi artikel ini?", "id", "paragraf"),
+    ],
+)
+def test_a_summary_asks_for_one_sentence_per_stretch_of_the_article(
+    tmp_path, question, language, words
+):
+    from rag.answer.context import build_context, spread
+
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    backend.replies = [summary_reply(pipeline)]
+
+    pipeline.ask(question)
+
+    user = dict(backend.prompts[0])["user"]
+    assert user.startswith({"en": "Question:", "id": "Pertanyaan:"}[language])
+    n = len(build_context(pipeline.store, [], None, 4096).units)
+    parts = spread(n)
+    assert len(parts) >= 3 and parts[0][0] == 1 and parts[-1][-1] == n
+    for i, part in enumerate(parts, 1):  # every stretch is named, to the last unit
+        assert f"{i}. {words} [{part[0]}]-[{part[-1]}]" in user
+
+
+def test_a_summary_sentence_is_checked_against_its_own_part_only(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    first, second, third, last = ARTICLE_SENTENCES
+    backend.replies = [bullets(pipeline, [last, second, third, first])]  # 1 and 4 swapped
+
+    answer = pipeline.ask("Ringkas artikel ini")
+
+    assert "20 ribu" not in answer.answer and "pertemuan bisnis" not in answer.answer
+    assert len(answer_sentences(answer.answer)) == 2 and not answer.fallback
+
+
+def test_summary_sentences_are_put_in_the_articles_order_and_numbered_from_1(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    extra = "Jack Ma akan mendukung pengembangan sumber daya manusia Indonesia di bidang digital."
+    first, second, third, last = ARTICLE_SENTENCES
+    backend.replies = [bullets(pipeline, [first, second, extra, third, last])]  # extra: part 1
+
+    answer = pipeline.ask("Apa isi artikel ini?")
+
+    text = answer.answer
+    assert (
+        text.index("pertemuan bisnis")
+        < text.index("sumber daya manusia")
+        < text.index("lima produk")
+    )
+    assert MARKER.search(text).group(0) == "[1]"
+    doc = pipeline.store.documents["jack-ma-bali"]
+    starts = [c.start for c in sorted(answer.citations, key=lambda c: c.marker)]
+    assert starts == sorted(starts)  # markers follow the article's order here
+    assert all(doc.text[c.start : c.end] == c.text for c in answer.citations)
 
 
 def test_who_is_mentioned_is_answered_without_the_second_look(tmp_path):
@@ -212,20 +280,23 @@ def test_several_articles_are_summarised_one_paragraph_each(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "question, language", [("Ringkas artikel ini", "id"), ("Summarize the article", "en")]
+    "question, language", [("Apa isi artikel ini?", "id"), ("What is this article about?", "en")]
 )
-def test_the_real_model_summarises_the_article_in_the_question_language(
+def test_the_real_model_summarises_the_whole_article_in_the_question_language(
     pipeline, question, language
 ):
+    from rag.text.language import document_language
+
     answer = pipeline.ask(question)
 
-    shown = f"{answer.answer}\nraw: {answer.raw_answer}\nsignals: {answer.signals}"
-    assert not answer.abstained and answer.language == language and not answer.fallback, shown
+    shown = f"{answer.answer}\nraw: {answer.raw_answer}\nfallback: {answer.fallback}"
+    assert not answer.abstained and not answer.fallback, shown
     cited = [s for s in answer_sentences(answer.answer) if MARKER.search(s)]
     assert len(cited) >= 3, shown
-    words = set(answer.answer.lower().split())
-    common = {"id": {"dan", "yang", "di"}, "en": {"the", "and", "to"}}
-    assert words & common[language], shown
+    assert len({c.passage_id for c in answer.citations}) >= 3, shown
+    assert MARKER.search(answer.answer).group(0) == "[1]", shown
+    words = MARKER.sub("", answer.answer)  # the answer's own words, not its language field
+    assert document_language(words) == language, shown
 
 
 def test_the_summarize_button_asks_in_the_interface_language_about_the_cards_article(tmp_path):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,7 @@ CHARS_PER_TOKEN = 3.0  # Indonesian news text in Qwen's tokenizer: about 3.3; er
 RESERVED_TOKENS = 700  # instructions, the question, the answer
 Route = Literal["article", "passages"]  # whole articles, or the retrieved passages
 STOP = ["\n"]  # a base model's answer is one line
+SUMMARY_PARTS = 4  # a summary: one sentence for each of up to 4 stretches of the text
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,38 @@ def build_context(
     return Context("passages", tuple(h.passage for h in hits[: read or None]))
 
 
+def spread(units: int) -> list[range]:
+    """Unit numbers (1-based) cut into consecutive stretches of near-equal size, from the
+    beginning of the text to its end: ``SUMMARY_PARTS`` of them, fewer for a short text
+    (one per two units, and one more).
+
+    >>> spread(9)
+    [range(1, 3), range(3, 5), range(5, 8), range(8, 10)]
+    >>> spread(3), spread(1)
+    ([range(1, 3), range(3, 4)], [range(1, 2)])
+    """
+    parts = max(1, min(SUMMARY_PARTS, units // 2 + 1, units))
+    cuts = [1 + round(i * units / parts) for i in range(parts + 1)]
+    return [range(a, b) for a, b in pairwise(cuts) if b > a]
+
+
+def parts_list(units: int, language: str) -> str:
+    """The stretches of ``spread`` as the summary prompt lists them, one line each.
+
+    >>> print(parts_list(5, "en"))
+    1. paragraphs [1]-[2]
+    2. paragraph [3]
+    3. paragraphs [4]-[5]
+    """
+    word = {"id": ("paragraf", "paragraf"), "en": ("paragraph", "paragraphs")}[language]
+    lines = []
+    for i, r in enumerate(spread(units), 1):
+        one = len(r) == 1
+        span = f"[{r[0]}]" if one else f"[{r[0]}]-[{r[-1]}]"
+        lines.append(f"{i}. {word[0] if one else word[1]} {span}")
+    return "\n".join(lines)
+
+
 @lru_cache(maxsize=32)
 def load_prompt(name: str) -> str:
     """A prompt template, package data in ``rag/prompts``."""
@@ -103,7 +137,8 @@ def chat_messages(
     states the answer at all (yes or no; see rag.answer.drafts.check_stated)."""
     template = f"{overview}-user-{language}.txt" if overview else f"chat-user-{language}.txt"
     template = "check-user.txt" if check else template
-    user = load_prompt(template).format(question=question.strip()).strip()
+    parts = parts_list(len(context.units), language) if overview == "summary" else ""
+    user = load_prompt(template).format(question=question.strip(), parts=parts).strip()
     if kind:
         user += "\n" + answer_kinds()[language][kind]
     return [("system", context.system_message()), ("user", user)]

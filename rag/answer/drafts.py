@@ -30,6 +30,7 @@ from rag.answer.context import (
     build_prompt,
     chat_messages,
     estimate_tokens,
+    spread,
 )
 from rag.answer.grounded import (
     english_numbers,
@@ -38,7 +39,7 @@ from rag.answer.grounded import (
     renumber,
     unit_candidates,
 )
-from rag.answer.overview import overview_sentences
+from rag.answer.overview import MAX_SENTENCES, cite_by_part, overview_sentences
 from rag.embedding.embedder import Embedder
 from rag.errors import BackendError
 from rag.llm.base import Backend, Report, Waiting
@@ -193,15 +194,22 @@ class Drafter:
             draft.model_refused = True
             return draft
         candidates = unit_candidates(self.store, context)
-        reply = overview_sentences(raw) if overview else first_sentences(raw)
-        cited = cite(
-            "" if overview else question,  # "Summarize the article" is no part of a claim
-            english_numbers(reply) if language == "en" else reply,
-            candidates,
-            self.embedder,
-            translated=language != "id",
-            drop_unsupported=True,
-        )
+        # a summary's sentences are checked first and chosen from after (rag.answer.overview)
+        longer = 2 * MAX_SENTENCES if overview == "summary" else MAX_SENTENCES
+        reply = overview_sentences(raw, longer) if overview else first_sentences(raw)
+        reply = english_numbers(reply) if language == "en" else reply
+        if overview == "summary":  # one sentence per stretch of the text, checked against it
+            parts = spread(len(context.units))
+            cited = cite_by_part(reply, candidates, parts, self.embedder, language != "id")
+        else:  # "Summarize the article" is no part of a claim
+            cited = cite(
+                "" if overview else question,
+                reply,
+                candidates,
+                self.embedder,
+                translated=language != "id",
+                drop_unsupported=True,
+            )
         draft.cited, draft.hits = renumber(cited, hits, context)
         return draft
 

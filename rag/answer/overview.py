@@ -5,7 +5,10 @@ Does: match a question against the patterns of ``rag/data/overview-questions.tom
 (``match_overview`` gives the kind, ``summary`` or ``people``, and the language of the list
 that matched, which a language detector may get wrong on such short questions); give the
 question the web app's Summarize button asks (``button_question``); turn a model's summary,
-sentences or bullets, into at most ``MAX_SENTENCES`` sentences (``overview_sentences``).
+sentences or bullets, into at most ``MAX_SENTENCES`` sentences (``overview_sentences``);
+check a summary part by part (``cite_by_part``: its i-th sentence against the i-th stretch
+of the text the prompt named, ``rag.answer.context.spread``) and put the supported sentences
+in the article's order.
 
 Doesn't: draft or check the answer (``rag.answer.summaries`` does, with ``rag.answer.drafts`` and
 ``rag.answer.cite``), or decide anything about refusals (an overview question is never refused).
@@ -22,11 +25,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
-from rag.answer.cite import MARKER, answer_sentences
+from rag.answer.cite import MARKER, CitedAnswer, answer_sentences, cite
 from rag.answer.grounded import PREAMBLE
+from rag.embedding.embedder import Embedder
+from rag.retrieval.evidence import Evidence
 from rag.text.wordlists import DATA
 
 KINDS = ("summary", "people")
@@ -93,3 +98,86 @@ def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
         lines.append(line if ended else line + ".")
     sentences = [s for s in answer_sentences(" ".join(lines)) if not PREAMBLE.search(s)]
     return " ".join(sentences[:n])
+
+
+POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Jack Ma's": the name is "Ma", not "ma's"
+
+
+def part_of(k: int, n: int, parts: list[range]) -> int:
+    """The part sentence k of n summarises by its place (k/n of the way through).
+
+    >>> [part_of(k, 7, [range(1, 3), range(3, 5), range(5, 7), range(7, 9)]) for k in range(7)]
+    [0, 0, 1, 1, 2, 2, 3]
+    """
+    return k * len(parts) // max(n, 1)
+
+
+def windows(at: int, parts: list[range]) -> list[set[int]]:
+    """The unit numbers to check a sentence of part ``at`` against, in turn: its own part,
+    then the parts either side (a model writes an opening line, or two sentences for one
+    part, and its place shifts).
+
+    >>> windows(1, [range(1, 3), range(3, 5), range(5, 7)])
+    [{3, 4}, {1, 2, 3, 4, 5, 6}]
+    """
+    near = {u for part in parts[max(0, at - 1) : at + 2] for u in part}
+    return [set(parts[at]), near]
+
+
+def cite_by_part(
+    reply: str,
+    candidates: list[Evidence],
+    parts: list[range],
+    embedder: Embedder,
+    translated: bool = False,
+    keep: int = MAX_SENTENCES,
+) -> CitedAnswer:
+    """A summary written part by part, each sentence checked against the sentences of the
+    stretch of the text its place points to (``part_of``), else against the stretches
+    either side (``windows``); an unsupported one is withdrawn. Of the rest, at most
+    ``keep``: first one per part (the beginning, the middle and the end each get theirs),
+    then the earliest others; in the order of the text.
+
+    Checking a sentence against its stretch alone keeps a paraphrase of the end of the
+    article from being matched to a look-alike at its beginning.
+    """
+    sentences = answer_sentences(reply)
+    found: list[tuple[tuple[int, int], CitedAnswer]] = []
+    for k, sentence in enumerate(sentences):
+        tries = windows(part_of(k, len(sentences), parts), parts) if parts else [set()]
+        for window in tries:
+            own = [c for c in candidates if not window or c.marker in window]
+            # the check reads "Jack Ma's" as "Jack Ma" (a possessive is no name of its own)
+            one = cite("", POSSESSIVE.sub("", sentence), own, embedder, translated, True)
+            if one.citations:
+                found.append(
+                    ((one.citations[0].marker, one.citations[0].start), _shown(sentence, one))
+                )
+                break
+    if not found:
+        return CitedAnswer("", (), 0.0, 0.0)
+    found.sort(key=lambda f: f[0])
+    chosen, seen_parts = [], set()
+    for f in found:  # one per part first
+        part = next((i for i, r in enumerate(parts) if f[0][0] in r), -1)
+        if part not in seen_parts:
+            seen_parts.add(part)
+            chosen.append(f)
+    chosen += [f for f in found if f not in chosen][: max(0, keep - len(chosen))]
+    answers = [one for _, one in sorted(chosen[:keep], key=lambda f: f[0])]
+    citations = [c for one in answers for c in one.citations]
+    unique = tuple({(c.marker, c.start): c for c in citations}.values())
+    return CitedAnswer(
+        " ".join(one.text for one in answers),
+        unique,
+        min(one.support for one in answers),
+        min(one.lexical for one in answers),
+        min(one.semantic for one in answers),
+    )
+
+
+def _shown(sentence: str, one: CitedAnswer) -> CitedAnswer:
+    """The sentence as the model wrote it (possessives kept), with its first citation."""
+    body = MARKER.sub("", sentence).strip()
+    body, end = (body[:-1].rstrip(), body[-1]) if body[-1:] in ".!" else (body, "")
+    return replace(one, text=f"{body} [{one.citations[0].marker}]{end}")

@@ -3,13 +3,17 @@ to 5 cited sentences, or the people it names, never a refusal.
 
 Does: ask the model for the overview over the same whole-article system message as any
 question (``Drafter.chat`` with ``overview``: only the user message differs, so the
-article's evaluated prefix is shared), keep the sentences that ``rag.answer.cite`` finds supported
-(an unsupported one is withdrawn, as in any answer), and answer with them when at least
+article's evaluated prefix is shared); a summary is asked as one sentence per stretch of the
+article, beginning to end, and each sentence is checked against its own stretch
+(``rag.answer.overview.cite_by_part``); keep the sentences that ``rag.answer.cite`` finds
+supported (an unsupported one is withdrawn, as in any answer), and answer with them when at least
 ``MIN_SUPPORTED`` remain. Otherwise, or when the model fails or is a base model that cannot
 follow the instruction, the answer is the article's first ``OPENING_SENTENCES`` sentences,
-each citing itself, and ``Draft.failure`` says so. With several articles and no
-restriction, each of the first ``MAX_ARTICLES`` (in retrieval's order, then by id) gets a
-paragraph of its own, headed by its name, and a last line names the ones left out.
+each citing itself, and ``Draft.failure`` says so; when the article is in another language
+than the reader's, a line in the reader's language says that these are its sentences quoted.
+With several articles and no restriction, each of the first ``MAX_ARTICLES`` (in
+retrieval's order, then by id) gets a paragraph of its own, headed by its name, and a last
+line names the ones left out.
 
 Doesn't: recognise the question (``rag.answer.overview``), or apply the refusal signals and the
 second look (``rag.answer.check``): the pipeline skips both for an overview question.
@@ -43,6 +47,11 @@ REASONS = {
         "id": "model profil ini tidak dapat meringkas",
         "en": "this profile's model cannot summarise",
     },
+}
+# An extractive overview in another language than the reader's says in the reader's what it is
+QUOTED = {
+    "id": "Kalimat-kalimat pertama artikel, dalam bahasanya sendiri:",
+    "en": "The article's first sentences, quoted in the article's own language:",
 }
 LEFT_OUT = {
     "id": '(Diringkas {n} dari {total} artikel; pilih satu artikel di "Tanya tentang" untuk '
@@ -173,7 +182,10 @@ def _extractive(
     reason: str,
     draft: Draft | None = None,
 ) -> Draft:
-    cited, hits = opening(store, store.documents[doc_id], hits)
+    doc = store.documents[doc_id]
+    cited, hits = opening(store, doc, hits)
+    if doc.language and doc.language != language:
+        cited = replace(cited, text=f"{QUOTED[language]} {cited.text}")
     base = draft or Draft(route="article")
     failure = EXTRACTIVE[language].format(reason=reason)
     return replace(base, cited=cited, hits=hits, failure=failure)

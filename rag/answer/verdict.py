@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from rag.answer.cite import CitedAnswer, cite
 from rag.answer.drafts import Draft, Grounds
+from rag.answer.markers import by_appearance
 from rag.answer.refusal import RefusalPolicy, refusal_text
 from rag.embedding.embedder import Embedder
 from rag.retrieval.evidence import Evidence
@@ -45,14 +46,17 @@ class Verdict:
     ) -> Answer:
         """The Answer; ``run`` names the backend and the profile."""
         cited = self.cited
+        shown = () if self.abstained else cited.citations
+        # the first passage the answer cites is [1], whatever its retrieval rank
+        text, shown, hits = by_appearance(self.text, shown, draft.hits)
         return Answer(
             question=question,
             standalone_question=grounds.question,
             language=grounds.language,
-            answer=self.text,
+            answer=text,
             abstained=self.abstained,
-            citations=() if self.abstained else cited.citations,
-            hits=tuple(draft.hits),
+            citations=shown,
+            hits=tuple(hits),
             backend=run["backend"],
             profile=run["profile"],
             route=draft.route,
