@@ -3,10 +3,11 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
 STAMP   := $(VENV)/.installed
+DEV     := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
 PORT    ?= 7860
 
-.PHONY: setup engine-from-source browser run test test-fast screenshots lint format eval bench load doctor clean
+.PHONY: setup dev engine-from-source browser run test test-fast screenshots lint format eval bench load doctor clean
 
 # The embedded model runs on llama.cpp's own server, prebuilt for x86-64-v3 (AVX2, FMA, F16C,
 # BMI2; no AVX-512 and no AMX, whose kernels crash llama.cpp on some Xeons) in the xllamacpp
@@ -15,14 +16,21 @@ PORT    ?= 7860
 setup: $(STAMP)
 
 # torch first, pinned to the CPU build on this machine's disk: a plain `torch` requirement
-# would otherwise pull a multi-GB CUDA build. Then the project.
+# would otherwise pull a multi-GB CUDA build. Then the project, with only what `make run` uses.
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,cluster]'
+	$(PIP) install --quiet -e .
 	$(VENV)/bin/rag doctor --setup
 	touch $(STAMP)
+
+# The tests, the linter, the benchmark and Ray (the `dev` and `cluster` extras: pytest,
+# Playwright, Ray Serve), which the chat does not need: installed on the first `make test`.
+dev: $(DEV)
+$(DEV): $(STAMP)
+	$(PIP) install --quiet -e '.[dev,cluster]'
+	touch $(DEV)
 
 # Opt-in, for a CPU below x86-64-v3 (rag doctor names what it lacks): llama.cpp's server
 # compiled here (10-15 minutes on 2 cores) from the llama.cpp sources that llama-cpp-python
@@ -68,23 +76,23 @@ browser:
 run: setup
 	$(VENV)/bin/rag serve --host $(HOST) --port $(PORT)
 
-test: setup browser
+test: dev browser
 	$(PY) -m pytest -q
 
 # Two workers: the fast tests wait on nothing, so the two cores halve their run. tests/e2e/
 # holds only browser tests, so it is not even collected.
-test-fast: setup
+test-fast: dev
 	$(PY) -m pytest -q -m "not slow and not e2e" -n 2 --ignore=tests/e2e
 
 # The README's four screenshots, from the browser test's light/dark desktop and phone pages.
-screenshots: setup browser
+screenshots: dev browser
 	RAG_README_SCREENSHOTS=1 $(PY) -m pytest -q tests/e2e/test_browser.py -k screenshots
 
-lint: setup
+lint: dev
 	$(VENV)/bin/ruff check conftest.py rag ui eval bench tests
 	$(VENV)/bin/ruff format --check conftest.py rag ui eval bench tests
 
-format: setup
+format: dev
 	$(VENV)/bin/ruff format conftest.py rag ui eval bench tests
 	$(VENV)/bin/ruff check --fix conftest.py rag ui eval bench tests
 
@@ -92,11 +100,11 @@ eval: setup
 	$(VENV)/bin/rag eval --dataset eval/dataset.jsonl --conversations eval/conversations.jsonl \
 	  --out eval/results
 
-bench: setup
+bench: dev
 	$(VENV)/bin/rag bench --out bench-results.json
 
 # Needs `make run` in another terminal: 1, 4 and 8 concurrent clients against 127.0.0.1.
-load: setup
+load: dev
 	$(PY) -m ui.loadtest --url http://127.0.0.1:$(PORT)/ --clients 1,4,8 --rounds 3
 
 doctor: setup
