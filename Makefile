@@ -2,6 +2,7 @@
 VENV    := .venv
 PY      := $(VENV)/bin/python
 PIP     := $(PY) -m pip
+UV      := $(VENV)/bin/uv
 STAMP   := $(VENV)/.installed
 DEV     := $(VENV)/.installed-dev
 HOST    ?= 127.0.0.1
@@ -15,13 +16,17 @@ PORT    ?= 7860
 # proves on this CPU that the model loads and generates.
 setup: $(STAMP)
 
-# torch first, pinned to the CPU build on this machine's disk: a plain `torch` requirement
-# would otherwise pull a multi-GB CUDA build. Then the project, with only what `make run` uses.
+# torch first, by pip, pinned to the CPU build on this machine's disk: a plain `torch`
+# requirement would otherwise pull a multi-GB CUDA build. Then the project, with only what
+# `make run` uses, by uv: it fetches in parallel, which installs the 2.9 GB of packages and
+# models in 24 s here against pip's 164 s. Where uv cannot reach the index (a machine whose pip
+# is set up for a private mirror), pip installs the same pins with the machine's settings.
+INSTALL = $(UV) pip install --python $(PY) --quiet
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet --upgrade pip uv==0.13.9
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e .
+	$(INSTALL) -e . || $(PIP) install --quiet -e .
 	$(VENV)/bin/rag doctor --setup
 	touch $(STAMP)
 
@@ -29,7 +34,7 @@ $(STAMP): pyproject.toml
 # Playwright, Ray Serve), which the chat does not need: installed on the first `make test`.
 dev: $(DEV)
 $(DEV): $(STAMP)
-	$(PIP) install --quiet -e '.[dev,cluster]'
+	$(INSTALL) -e '.[dev,cluster]' || $(PIP) install --quiet -e '.[dev,cluster]'
 	touch $(DEV)
 
 # Opt-in, for a CPU below x86-64-v3 (rag doctor names what it lacks): llama.cpp's server
