@@ -148,7 +148,9 @@ def generate_one_token(model_path: str, context: int) -> tuple[float, float, str
         t0 = time.perf_counter()
         url = server.ensure()
         t1 = time.perf_counter()
-        body = json.dumps({"prompt": "The capital of Indonesia is", "max_tokens": 1}).encode()
+        body = json.dumps(
+            {"prompt": "The capital of Indonesia is", "max_tokens": 1, "temperature": 0}
+        ).encode()
         request = urllib.request.Request(
             f"{url}/completions", body, {"Content-Type": "application/json"}
         )
