@@ -178,7 +178,9 @@ def test_a_summary_asks_for_one_sentence_per_stretch_of_the_article(
     pipeline.ask(question)
 
     user = dict(backend.prompts[0])["user"]
-    assert user.startswith({"en": "Question:", "id": "Pertanyaan:"}[language])
+    # asked in English for both: in Indonesian, the 1.5B model copied the opening paragraphs
+    assert user.startswith("Question:")
+    assert {"en": "in English", "id": "in Indonesian"}[language] in user
     n = len(build_context(pipeline.store, [], None, 4096).units)
     parts = spread(n)
     assert len(parts) >= 3 and parts[0][0] == 1 and parts[-1][-1] == n
@@ -282,12 +284,7 @@ def test_several_articles_are_summarised_one_paragraph_each(tmp_path):
 @pytest.mark.parametrize(
     "question, language",
     [
-        pytest.param(
-            "Apa isi artikel ini?",
-            "id",
-            # the 1.5B model copies the article's opening paragraphs: 2 passages cited
-            marks=pytest.mark.xfail(strict=True, reason="Indonesian summaries copy the lead"),
-        ),
+        ("Apa isi artikel ini?", "id"),
         ("What is this article about?", "en"),
     ],
 )

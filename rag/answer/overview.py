@@ -38,6 +38,11 @@ KINDS = ("summary", "people")
 MAX_SENTENCES = 5  # an overview answer: 3 to 5 sentences
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 ENDS = re.compile(r"^[\s?.!]+|[\s?.!]+$")
+LATE_MARKER = re.compile(r"([.!?])\s*(\[\d+\])")  # "... (13/10). [2]": the marker after the end
+NAMED_PART = re.compile(  # "Paragraf [1] dan [2] ...", "Paragraphs [3]-[4] ..."
+    r"^(paragraf|paragraphs?)\s*\[\d+\](?:\s*(?:,|dan|and|-|–)\s*\[\d+\])*\s*", re.IGNORECASE
+)
+FINISHED = re.compile(r"(?:[.!?\"”]|\[\d+\])\s*$")  # a line that ends a sentence or a citation
 
 
 @dataclass(frozen=True)
@@ -82,22 +87,48 @@ def button_question(language: str) -> str:
 
 def overview_sentences(reply: str, n: int = MAX_SENTENCES) -> str:
     """A model's summary as at most n sentences: a bullet is a sentence of its own (a final
-    period added), a preamble ("Berikut ringkasannya:") and Markdown bold are dropped.
+    period added), a preamble ("Berikut ringkasannya:") and Markdown bold are dropped, and so
+    is a last line left unfinished when every other line is finished (the token limit cut it).
 
     >>> overview_sentences("Ringkasan:\\n- **Jack Ma** ke Bali [1]\\n- Ada lima produk [3].")
     'Jack Ma ke Bali [1]. Ada lima produk [3].'
+
+    A marker written after a sentence's end is moved before it, so that it stays with its
+    sentence, and a sentence said again is dropped (a small model repeats itself):
+
     >>> overview_sentences("Ia bertemu menteri, Sabtu (13/10). [2]")
-    'Ia bertemu menteri, Sabtu (13/10). [2]'
+    'Ia bertemu menteri, Sabtu (13/10) [2].'
+    >>> overview_sentences("Jack Ma ke Bali. [1] Ia melatih UMKM. [2] Ia melatih UMKM. [3]")
+    'Jack Ma ke Bali [1]. Ia melatih UMKM [2].'
+    >>> overview_sentences("Jack Ma ke Bali [1].\\nAda lima produk [2].\\nSejalan dengan hal itu,")
+    'Jack Ma ke Bali [1]. Ada lima produk [2].'
+
+    A line that names its paragraphs as its subject speaks of the article instead (the
+    markers would leave "Paragraf  dan  menjelaskan"):
+
+    >>> overview_sentences("Paragraf [1] dan [2] menjelaskan cara bekerja pemimpin.")
+    'Artikel menjelaskan cara bekerja pemimpin.'
     """
-    lines = []
-    for line in reply.splitlines():
-        line = BULLET.sub("", line.replace("**", "")).strip()
-        if not line or PREAMBLE.search(line):
-            continue
-        ended = MARKER.sub("", line).rstrip()[-1:] in '.!?"”'  # "Sabtu (13/10). [2]" has one
-        lines.append(line if ended else line + ".")
-    sentences = [s for s in answer_sentences(" ".join(lines)) if not PREAMBLE.search(s)]
+    lines = [BULLET.sub("", line.replace("**", "")).strip() for line in reply.splitlines()]
+    lines = [line for line in lines if line and not PREAMBLE.search(line)]
+    finished = [bool(FINISHED.search(line)) for line in lines]
+    if len(lines) > 1 and not finished[-1] and all(finished[:-1]):
+        lines.pop()
+    for i, line in enumerate(lines):
+        line = LATE_MARKER.sub(r" \2\1", NAMED_PART.sub(_the_article, line))
+        ended = MARKER.sub("", line).rstrip()[-1:] in '.!?"”'
+        lines[i] = line if ended else line + "."
+    sentences, said = [], set()
+    for sentence in answer_sentences(" ".join(lines)):
+        words = " ".join(MARKER.sub("", sentence).casefold().split())
+        if not PREAMBLE.search(sentence) and words not in said:
+            sentences.append(sentence)
+            said.add(words)
     return " ".join(sentences[:n])
+
+
+def _the_article(named: re.Match[str]) -> str:
+    return "Artikel " if named.group(1).lower() == "paragraf" else "The article "
 
 
 POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # "Jack Ma's": the name is "Ma", not "ma's"
