@@ -98,3 +98,24 @@ def test_a_killed_model_process_loses_no_question(served, caplog):
     assert "an answering replica failed" in caplog.text  # a question was held, and retried
     assert not any(a.fallback for a in answers)  # every one answered by the model
     assert [a.raw_answer for a in answers] == [reference[q] for q in QUESTIONS]
+
+
+@pytest.mark.slow
+def test_a_local_instance_started_from_a_passing_thread_outlives_it(tmp_path):
+    """``rag serve`` makes its backend in a short-lived thread; the local Ray instance it
+    starts there must outlive that thread (the kernel's parent-death signal follows it)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading, time, ray\n"
+        "from rag.engines import ray_engine\n"
+        "t = threading.Thread(target=ray_engine.connect, args=('',))\n"
+        "t.start(); t.join(); time.sleep(5)\n"
+        "print(ray.get(ray.remote(lambda: 'alive').remote(), timeout=60))\n"
+        "ray.shutdown()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, cwd=tmp_path
+    )
+    assert done.stdout.strip().endswith("alive"), done.stderr[-2000:]

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import bm25s
@@ -54,25 +56,52 @@ from rag.values import Document, Passage
 
 log = logging.getLogger(__name__)
 RETRIES = 3  # how often Ray retries the work of a worker process that died
+_CONNECTING = threading.Lock()
 
 
 def connect(address: str) -> None:
     """Join the cluster at ``address`` (``host:port`` of ``ray start --head``), or start a
-    local Ray instance when it is empty. Idempotent within a process."""
-    if ray.is_initialized():
-        return
-    if address:
-        _check_reachable(address)
-    try:
-        ray.init(
+    local Ray instance when it is empty. Idempotent within a process, and safe to call from
+    several threads at once (``rag serve`` makes its backend while it indexes)."""
+    with _CONNECTING:
+        if ray.is_initialized():
+            return
+        if address:
+            _check_reachable(address)
+        options = dict(
             address=address or None,
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,
         )
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise _unreachable(address, exc) from exc
+        try:
+            _init_in_a_lasting_thread(options)
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            raise _unreachable(address, exc) from exc
     log.info("Ray: %s", describe())
+
+
+def _init_in_a_lasting_thread(options: dict) -> None:
+    """``ray.init``, from a thread that lives as long as the process. A local instance's
+    processes get the kernel's parent-death signal, and that signal follows the thread
+    that started them: started from a short-lived thread (the pipeline makes its backend
+    in one, the web app indexes in request threads), the instance died seconds later."""
+    if threading.current_thread() is threading.main_thread():
+        ray.init(**options)
+        return
+    started: Future[None] = Future()
+
+    def run() -> None:
+        try:
+            ray.init(**options)
+        except BaseException as exc:  # handed to the caller
+            started.set_exception(exc)
+            return
+        started.set_result(None)
+        threading.Event().wait()  # the instance's processes live as long as this thread
+
+    threading.Thread(target=run, daemon=True, name="ray-instance").start()
+    started.result()
 
 
 def _check_reachable(address: str) -> None:
