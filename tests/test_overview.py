@@ -282,11 +282,7 @@ def test_several_articles_are_summarised_one_paragraph_each(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "question, language",
-    [
-        ("Apa isi artikel ini?", "id"),
-        ("What is this article about?", "en"),
-    ],
+    "question, language", [("Apa isi artikel ini?", "id"), ("What is this article about?", "en")]
 )
 def test_the_real_model_summarises_the_whole_article_in_the_question_language(
     pipeline, question, language

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-from concurrent.futures import Future
 from pathlib import Path
 
 import bm25s
@@ -41,6 +40,7 @@ from rag.articles.formats import read_file_bytes
 from rag.config.settings import Settings
 from rag.embedding.embedder import Embedder, load_embedder
 from rag.errors import ConfigError, IndexBuildError
+from rag.llm.runtime import from_lasting_thread
 from rag.store.dense import build_dense_index
 from rag.store.index import (
     EMBED_BATCH,
@@ -75,33 +75,13 @@ def connect(address: str) -> None:
             configure_logging=False,
         )
         try:
-            _init_in_a_lasting_thread(options)
+            if threading.current_thread() is threading.main_thread():
+                ray.init(**options)
+            else:  # a local instance dies with the thread that started it
+                from_lasting_thread(lambda: ray.init(**options))
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise _unreachable(address, exc) from exc
     log.info("Ray: %s", describe())
-
-
-def _init_in_a_lasting_thread(options: dict) -> None:
-    """``ray.init``, from a thread that lives as long as the process. A local instance's
-    processes get the kernel's parent-death signal, and that signal follows the thread
-    that started them: started from a short-lived thread (the pipeline makes its backend
-    in one, the web app indexes in request threads), the instance died seconds later."""
-    if threading.current_thread() is threading.main_thread():
-        ray.init(**options)
-        return
-    started: Future[None] = Future()
-
-    def run() -> None:
-        try:
-            ray.init(**options)
-        except BaseException as exc:  # handed to the caller
-            started.set_exception(exc)
-            return
-        started.set_result(None)
-        threading.Event().wait()  # the instance's processes live as long as this thread
-
-    threading.Thread(target=run, daemon=True, name="ray-instance").start()
-    started.result()
 
 
 def _check_reachable(address: str) -> None:

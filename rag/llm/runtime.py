@@ -44,6 +44,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from rag.errors import ModelUnavailableError
 
@@ -56,6 +57,7 @@ SLOT_CALL_TIMEOUT_S = 60.0  # saving or restoring a state of some tens of MB
 ENGINE_MODULE = "rag.llm.engine"  # run as its own process (python -m)
 ENGINE_PACKAGE = "xllamacpp"
 PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 MAX_SLOTS = 8  # decoding is bound by reading the weights: past ~8 sequences a step gains little
 
 
@@ -128,7 +130,8 @@ def _die_with_parent() -> None:
 class _Spawner:
     """Starts children from one thread that lives as long as the process: the kernel's
     parent-death signal follows the forking *thread*, so a child started from a web
-    request's short-lived worker thread would otherwise die with that thread."""
+    request's short-lived worker thread would otherwise die with that thread (the model
+    process here; a local Ray instance's processes in ``rag.engines.ray_engine``)."""
 
     def __init__(self) -> None:
         self._jobs: queue.Queue = queue.Queue()
@@ -142,13 +145,13 @@ class _Spawner:
             except Exception as exc:  # handed back to the caller, raised there
                 reply.put((None, exc))
 
-    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+    def spawn(self, start: Callable[[], T]) -> T:
         reply: queue.Queue = queue.Queue(maxsize=1)
         self._jobs.put((start, reply))
-        process, error = reply.get()
+        started, error = reply.get()
         if error is not None:
             raise error
-        return process
+        return started
 
 
 _SPAWNER: _Spawner | None = None
@@ -161,6 +164,12 @@ def _spawner() -> _Spawner:
         if _SPAWNER is None:
             _SPAWNER = _Spawner()
         return _SPAWNER
+
+
+def from_lasting_thread(start: Callable[[], T]) -> T:
+    """``start()``, run in the thread that starts this process's children, so that what it
+    starts lives as long as the process, not as long as the calling thread."""
+    return _spawner().spawn(start)
 
 
 class ModelServer:
