@@ -157,6 +157,10 @@ class Pipeline:
         """Load the index and the models now, run one search, and have an instruction-tuned
         model evaluate the whole-article prompt prefix that questions share, so that the
         first question costs what the next ones do. A model that cannot start raises here."""
+        if self.settings.engine == "ray":
+            # the index first: a fresh one is built on the cluster's CPUs before the
+            # answering replicas take one each for as long as they serve
+            _ = self.store
         self.start_backend()  # the model process starts while the index and embedder load
         store, embedder = self.store, self.embedder
         retrieve(store, embedder, "warm up", 1, "fused")  # the first query pays for lazy set-up

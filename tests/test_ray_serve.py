@@ -101,6 +101,25 @@ def test_a_killed_model_process_loses_no_question(served, caplog):
 
 
 @pytest.mark.slow
+def test_an_article_is_indexed_while_the_replicas_hold_every_cpu(served, tmp_path):
+    """Two replicas hold the instance's two CPUs for as long as they serve; an article
+    added then (the chat's upload, or ``rag serve`` indexing a fresh index while its
+    replicas start) is still embedded, by workers that share the cores."""
+    from rag.articles.corpus import default_documents
+
+    _, remote = served
+    remote.backend.scale(2)
+    assert ray.available_resources().get("CPU", 0) < 1
+    article = tmp_path / "berita-jakarta.txt"
+    article.write_text(default_documents()[0].text.replace("Bali", "Jakarta"), "utf-8")
+    reports = []
+    indexing = threading.Thread(target=lambda: reports.append(remote.index([article])), daemon=True)
+    indexing.start()
+    indexing.join(timeout=180)  # it waited for a free CPU forever before
+    assert reports and reports[0].changed and reports[0].embedded > 0
+
+
+@pytest.mark.slow
 def test_a_local_instance_started_from_a_passing_thread_outlives_it(tmp_path):
     """``rag serve`` makes its backend in a short-lived thread; the local Ray instance it
     starts there must outlive that thread (the kernel's parent-death signal follows it)."""

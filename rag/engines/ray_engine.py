@@ -167,7 +167,8 @@ def _gather(refs: list) -> list:
 def read_articles(files: list[str | Path]) -> list[Document]:
     """Every file read here and checked, cleaned and split in tasks."""
     raw = [read_article_file(f) for f in files]
-    return _gather([_read.remote(path, data) for path, data in raw])
+    read = _read.options(num_cpus=_cpus_each(1))
+    return _gather([read.remote(path, data) for path, data in raw])
 
 
 def embedding_workers(settings: Settings) -> int:
@@ -175,11 +176,32 @@ def embedding_workers(settings: Settings) -> int:
     return settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+def cpus_each(count: int, free: float) -> float:
+    """The CPUs each of ``count`` workers or tasks asks Ray for: one, or an equal share of
+    the free ones when fewer are free (0 when none is: they share the cores), so that the
+    build starts at once rather than waiting for CPUs that others hold for as long as they
+    live (each answering replica holds one).
+
+    >>> cpus_each(2, 4.0), cpus_each(4, 2.0), cpus_each(2, 0.0), cpus_each(1, 0.5)
+    (1.0, 0.5, 0.0, 0.5)
+    """
+    return min(1.0, round(free / count, 4))
+
+
+def _cpus_each(count: int) -> float:
+    """``cpus_each`` on the cluster's free CPUs now."""
+    cpus = cpus_each(count, ray.available_resources().get("CPU", 0.0))
+    if cpus < 1:
+        log.info("%d unit(s) of build work share the free CPUs (%.2f CPU each)", count, cpus)
+    return cpus
+
+
 def embed_on_cluster(settings: Settings, texts: list[str], workers: int) -> np.ndarray:
     """Passage vectors, in order, from a pool of ``workers`` embedding actors."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    actors = [PassageEmbedder.remote(settings) for _ in range(workers)]
+    cpus = _cpus_each(workers)
+    actors = [PassageEmbedder.options(num_cpus=cpus).remote(settings) for _ in range(workers)]
     batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
     pool = ActorPool(actors)
     try:
@@ -202,7 +224,9 @@ def build_index_on_cluster(
 
     ``embedder`` describes the model in the manifest (id, fingerprint, dimension); the
     vectors come from the cluster's embedding actors."""
-    per_document = _gather([_chunk.remote(d, chunking) for d in documents])
+    cpus = _cpus_each(1)  # each task's
+    chunk = _chunk.options(num_cpus=cpus)
+    per_document = _gather([chunk.remote(d, chunking) for d in documents])
     passages = [p for chunked in per_document for p in chunked]
     reusable = reusable_vectors(previous, documents)
     fresh = [p for p in passages if p.id not in reusable]
@@ -214,10 +238,12 @@ def build_index_on_cluster(
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
     ranges = split_rows(len(passages), shard_count(settings.shards, len(passages)))
     texts = [ray.put([p.text for p in passages[start:stop]]) for start, stop in ranges]
-    stats = sum(_gather([_term_stats.remote(part) for part in texts]), start=TermStats())
+    counted = [_term_stats.options(num_cpus=cpus).remote(part) for part in texts]
+    stats = sum(_gather(counted), start=TermStats())
     shared, vocab = ray.put(stats), ray.put(vocabulary(stats))
-    bm25_parts = [_bm25_part.remote(part, shared, vocab) for part in texts]
-    dense_parts = [_dense_shard.remote(vectors[start:stop]) for start, stop in ranges]
+    bm25_parts = [_bm25_part.options(num_cpus=cpus).remote(p, shared, vocab) for p in texts]
+    dense = _dense_shard.options(num_cpus=cpus)
+    dense_parts = [dense.remote(vectors[start:stop]) for start, stop in ranges]
     denses = [faiss.deserialize_index(blob) for blob in _gather(dense_parts)]
     docs = {d.doc_id: d for d in documents}
     return from_parts(docs, passages, vectors, manifest, denses, _gather(bm25_parts))
