@@ -4,8 +4,9 @@
 
 First asks every question once, alone, for the reference answers; then, for each client
 count, that many threads ask the same questions ``--rounds`` times over, all at once.
-Reports errors, answers that differ from the single-client ones, latency p50/p95 and
-answers per second. Requests never mix, but an answer can differ in wording: the model
+Reports errors, answers that differ from the single-client ones (and of those, how many
+rest on other grounds: another refusal or other cited spans), latency p50/p95 and answers
+per second. Requests never mix, but an answer can differ in wording: the model
 decodes concurrent questions together in one batch, and the rounding of a batched step can
 tip a near-tie of greedy decoding. Only errors fail the run. Only loopback
 addresses are accepted: this is a tool for one's own machine. Requests are bounded
@@ -49,6 +50,18 @@ def comparable(answer: dict) -> str:
     return json.dumps([answer["answer"], answer["abstained"], answer["citations"]])
 
 
+def grounds(comparable_answer: str) -> list:
+    """Of a ``comparable`` answer, what it rests on: refused or not, and the cited spans.
+    An answer worded otherwise on these same grounds is a near-tie of greedy decoding that a
+    batch tipped; other grounds are another answer.
+
+    >>> grounds(json.dumps(["Five [1].", False, [{"passage_id": "a#1", "start": 0, "end": 9}]]))
+    [False, [['a#1', 0, 9]]]
+    """
+    _, abstained, citations = json.loads(comparable_answer)
+    return [abstained, [[c["passage_id"], c["start"], c["end"]] for c in citations]]
+
+
 def references(url: str) -> dict[str, str]:
     """Every question asked once, alone: what each answer must stay under load."""
     host = urlparse(url).hostname or ""
@@ -74,7 +87,9 @@ def run(url: str, clients: int, rounds: int, reference: dict[str, str] | None = 
         latencies.append(ms)
         answers.append(answer)
         if comparable(answer) != reference[question]:
-            differing.append(question)
+            differing.append(
+                {"question": question, "reference": reference[question], "got": comparable(answer)}
+            )
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as executor:
@@ -85,10 +100,12 @@ def run(url: str, clients: int, rounds: int, reference: dict[str, str] | None = 
         "requests": len(jobs),
         "errors": len(errors),
         "differing_answers": len(differing),
+        "differing_grounds": sum(grounds(d["got"]) != grounds(d["reference"]) for d in differing),
         "p50_ms": round(percentile(latencies, 50)),
         "p95_ms": round(percentile(latencies, 95)),
         "throughput_per_s": round(len(jobs) / wall, 2),
         "error_samples": errors[:3],
+        "differing_samples": differing[:3],
         "answers": answers,
     }
 
