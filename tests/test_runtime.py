@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from rag.config.settings import resolve_settings
-from rag.errors import ModelUnavailableError
+from rag.errors import ConfigError, ModelUnavailableError
 from rag.llm import gguf
 from rag.llm.profiles import get_profile
 from rag.llm.runtime import ModelServer, describe_exit
@@ -74,6 +74,28 @@ def model_child(parent: int, timeout: float = 120) -> int:
                 return int(stat.parent.name)
         time.sleep(0.5)
     raise AssertionError(f"no model process under pid {parent}")
+
+
+def test_the_model_process_runs_as_many_threads_as_it_is_told_or_may_use(monkeypatch):
+    settings = resolve_settings(llm_threads=1)
+    assert settings.options("llamacpp").llm_threads == 1
+    monkeypatch.setenv("RAG_LLM_THREADS", "3")
+    assert resolve_settings().options("llamacpp").llm_threads == 3
+    told = ModelServer("model.gguf", n_ctx=512, threads=3).command()
+    assert told[told.index("--threads") + 1] == "3" == told[told.index("--threads-batch") + 1]
+
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})  # as under `taskset -c N`
+    try:
+        default = ModelServer("model.gguf", n_ctx=512).command()
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert default[default.index("--threads") + 1] == "1"
+
+
+def test_a_negative_thread_count_is_a_clear_error():
+    with pytest.raises(ConfigError, match="llm_threads"):
+        resolve_settings(llm_threads=-1)
 
 
 def test_exit_descriptions():

@@ -45,21 +45,28 @@ MAX_WAITING_PER_SLOT = 4  # questions that may wait for a slot, per slot, before
 SLOTS_RANGE = (0, 64)  # 0: chosen from the cores and memory (rag.llm.runtime.default_slots)
 QUEUE_RANGE = (0, 10_000)  # questions waiting for a slot; 0: four per slot
 KEEP_ALIVE_RANGE = (0, 7 * 24 * 3600)  # seconds
+THREADS_RANGE = (0, 1024)  # 0: every core this process may use
 
 
 @cache
 def model_server(
-    path: str, context: int, slots: int, state_dir: Path, keep_alive: float = 0.0
+    path: str,
+    context: int,
+    slots: int,
+    state_dir: Path,
+    keep_alive: float = 0.0,
+    threads: int = 0,
 ) -> ModelServer:
-    """One supervised model process per model file, context size and slot count, per process;
-    with ``keep_alive`` seconds, one that outlives the command (rag.llm.kept)."""
+    """One supervised model process per model file, context size, slot count and thread
+    count, per process; with ``keep_alive`` seconds, one that outlives the command
+    (rag.llm.kept). ``threads`` 0: every core this process may use."""
     if keep_alive > 0:
         servers = state_dir.parent / "servers"
         return KeptServer(
-            path, n_ctx=context, slots=slots, state_dir=state_dir,
+            path, n_ctx=context, threads=threads, slots=slots, state_dir=state_dir,
             keep_alive=keep_alive, servers_dir=servers,
         )  # fmt: skip
-    return ModelServer(path, n_ctx=context, slots=slots, state_dir=state_dir)
+    return ModelServer(path, n_ctx=context, threads=threads, slots=slots, state_dir=state_dir)
 
 
 @cache
@@ -79,12 +86,14 @@ class LlamaCppOptions(BackendOptions):
     # seconds the model process outlives the command without use, for the next `rag ask`
     # (rag.llm.kept); 0: it ends with the command
     llm_keep_alive: float = 0.0
+    llm_threads: int = 0  # threads of the embedded model process; 0: every usable core
 
     def check(self) -> None:
         check_range("llm_slots", self.llm_slots, SLOTS_RANGE)
         check_range("llm_queue", self.llm_queue, QUEUE_RANGE)
         check_positive("llm_timeout", self.llm_timeout)
         check_range("llm_keep_alive", self.llm_keep_alive, KEEP_ALIVE_RANGE)
+        check_range("llm_threads", self.llm_threads, THREADS_RANGE)
 
 
 class LlamaCppBackend(Backend):
@@ -105,7 +114,12 @@ class LlamaCppBackend(Backend):
         slots = options.llm_slots or default_slots()
         state_dir = model_cache / "states"
         self.server = model_server(
-            path, self.profile.context, slots, state_dir, options.llm_keep_alive
+            path,
+            self.profile.context,
+            slots,
+            state_dir,
+            options.llm_keep_alive,
+            options.llm_threads,
         )
         self.pool = slot_pool(self.server, options.llm_queue or MAX_WAITING_PER_SLOT * slots)
         self.states = StateStore(state_dir)

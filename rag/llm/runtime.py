@@ -186,7 +186,7 @@ class ModelServer:
     ):
         self.model_path = str(model_path)
         self.n_ctx = n_ctx
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = threads or len(os.sched_getaffinity(0))  # the cores it may use
         self.slots = slots
         self.state_dir = state_dir
         self.process: subprocess.Popen | None = None
