@@ -51,7 +51,13 @@ def served(tmp_path_factory):
     local = build_pipeline(resolve_settings(index_dir=index_dir, **FLAGS))
     local.index([])  # indexed here: the Ray instance's two CPUs go to the replicas
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # Ray's socket paths are short
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=str(temp))
+    ray.init(  # "local": an instance of its own, even beside another test's cluster
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        _temp_dir=str(temp),
+    )
     try:
         settings = resolve_settings(index_dir=index_dir, engine="ray", replicas=1, **FLAGS)
         reference = {q: local.ask(q).raw_answer for q in QUESTIONS}
@@ -135,6 +141,11 @@ def test_a_local_instance_started_from_a_passing_thread_outlives_it(tmp_path):
         "ray.shutdown()\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=180, cwd=tmp_path
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,
+        env={**os.environ, "RAY_ADDRESS": "local"},  # its own instance, as above
     )
     assert done.stdout.strip().endswith("alive"), done.stderr[-2000:]
