@@ -110,7 +110,10 @@ class Pipeline:
     def start_backend(self) -> Future[Backend]:
         """Start making the LLM backend (loading the model) in the background, so that it
         loads while the question is embedded and retrieved; a failed start is tried again
-        on the next call."""
+        on the next call. On the ray engine the index is opened first: a missing one is
+        built on the cluster's CPUs before the answering replicas hold one each."""
+        if self.settings.engine == "ray":
+            _ = self.store
         with self._lock:
             start = self._backend_start
             if start is None or (start.done() and start.exception() is not None):
@@ -157,10 +160,6 @@ class Pipeline:
         """Load the index and the models now, run one search, and have an instruction-tuned
         model evaluate the whole-article prompt prefix that questions share, so that the
         first question costs what the next ones do. A model that cannot start raises here."""
-        if self.settings.engine == "ray":
-            # the index first: a fresh one is built on the cluster's CPUs before the
-            # answering replicas take one each for as long as they serve
-            _ = self.store
         self.start_backend()  # the model process starts while the index and embedder load
         store, embedder = self.store, self.embedder
         retrieve(store, embedder, "warm up", 1, "fused")  # the first query pays for lazy set-up

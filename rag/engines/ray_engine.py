@@ -69,7 +69,7 @@ def connect(address: str) -> None:
         if address:
             _check_reachable(address)
         options = dict(
-            address=address or None,
+            address=address or "local",  # not a cluster `ray start` runs on this machine
             include_dashboard=False,
             log_to_driver=False,
             configure_logging=False,
@@ -167,40 +167,49 @@ def _gather(refs: list) -> list:
 def read_articles(files: list[str | Path]) -> list[Document]:
     """Every file read here and checked, cleaned and split in tasks."""
     raw = [read_article_file(f) for f in files]
-    read = _read.options(num_cpus=_cpus_each(1))
+    read = _read.options(num_cpus=_task_cpus())
     return _gather([read.remote(path, data) for path, data in raw])
 
 
 def embedding_workers(settings: Settings) -> int:
-    """Actors in the embedding pool: the setting, or one per CPU of the cluster."""
-    return settings.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    """Actors in the embedding pool: the setting, or one per CPU of the cluster; one when
+    none is free (answering replicas hold them)."""
+    if settings.workers:
+        return settings.workers
+    if free_cpus() < 1:
+        return 1
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def free_cpus() -> float:
+    return ray.available_resources().get("CPU", 0.0)
+
+
+def _task_cpus() -> float:
+    """A build task's CPUs, read when its stage starts (tasks end and queue for a CPU,
+    but none frees while every CPU is held by a replica)."""
+    return cpus_each(1, free_cpus())
 
 
 def cpus_each(count: int, free: float) -> float:
-    """The CPUs each of ``count`` workers or tasks asks Ray for: one, or an equal share of
-    the free ones when fewer are free (0 when none is: they share the cores), so that the
-    build starts at once rather than waiting for CPUs that others hold for as long as they
-    live (each answering replica holds one).
+    """The CPUs each of ``count`` workers or tasks running at once asks Ray for: one when
+    that many are free, else none (they share the cores), so that the build starts at once
+    rather than waiting for CPUs that answering replicas hold for as long as they serve.
+    (Shares of the free CPUs could still not fit: Ray places each on one node.)
 
-    >>> cpus_each(2, 4.0), cpus_each(4, 2.0), cpus_each(2, 0.0), cpus_each(1, 0.5)
-    (1.0, 0.5, 0.0, 0.5)
+    >>> cpus_each(2, 4.0), cpus_each(3, 2.0), cpus_each(1, 0.0)
+    (1.0, 0.0, 0.0)
     """
-    return min(1.0, round(free / count, 4))
-
-
-def _cpus_each(count: int) -> float:
-    """``cpus_each`` on the cluster's free CPUs now."""
-    cpus = cpus_each(count, ray.available_resources().get("CPU", 0.0))
-    if cpus < 1:
-        log.info("%d unit(s) of build work share the free CPUs (%.2f CPU each)", count, cpus)
-    return cpus
+    return 1.0 if free >= count else 0.0
 
 
 def embed_on_cluster(settings: Settings, texts: list[str], workers: int) -> np.ndarray:
     """Passage vectors, in order, from a pool of ``workers`` embedding actors."""
     if not texts:
         return np.zeros((0, 0), dtype=np.float32)
-    cpus = _cpus_each(workers)
+    cpus = cpus_each(workers, free_cpus())
+    if not cpus:
+        log.info("%d embedding worker(s) share the cores: no CPU is free for them", workers)
     actors = [PassageEmbedder.options(num_cpus=cpus).remote(settings) for _ in range(workers)]
     batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
     pool = ActorPool(actors)
@@ -224,8 +233,7 @@ def build_index_on_cluster(
 
     ``embedder`` describes the model in the manifest (id, fingerprint, dimension); the
     vectors come from the cluster's embedding actors."""
-    cpus = _cpus_each(1)  # each task's
-    chunk = _chunk.options(num_cpus=cpus)
+    chunk = _chunk.options(num_cpus=_task_cpus())
     per_document = _gather([chunk.remote(d, chunking) for d in documents])
     passages = [p for chunked in per_document for p in chunked]
     reusable = reusable_vectors(previous, documents)
@@ -238,9 +246,10 @@ def build_index_on_cluster(
     manifest = index_manifest(documents, passages, embedder, chunking, len(fresh))
     ranges = split_rows(len(passages), shard_count(settings.shards, len(passages)))
     texts = [ray.put([p.text for p in passages[start:stop]]) for start, stop in ranges]
-    counted = [_term_stats.options(num_cpus=cpus).remote(part) for part in texts]
-    stats = sum(_gather(counted), start=TermStats())
+    count = _term_stats.options(num_cpus=_task_cpus())
+    stats = sum(_gather([count.remote(part) for part in texts]), start=TermStats())
     shared, vocab = ray.put(stats), ray.put(vocabulary(stats))
+    cpus = _task_cpus()
     bm25_parts = [_bm25_part.options(num_cpus=cpus).remote(p, shared, vocab) for p in texts]
     dense = _dense_shard.options(num_cpus=cpus)
     dense_parts = [dense.remote(vectors[start:stop]) for start, stop in ranges]
