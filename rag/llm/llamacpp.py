@@ -118,8 +118,8 @@ class LlamaCppBackend(Backend):
             self.profile.context,
             slots,
             state_dir,
-            options.llm_keep_alive,
-            options.llm_threads,
+            keep_alive=options.llm_keep_alive,
+            threads=options.llm_threads,
         )
         self.pool = slot_pool(self.server, options.llm_queue or MAX_WAITING_PER_SLOT * slots)
         self.states = StateStore(state_dir)

@@ -78,7 +78,7 @@ def describe_exit(returncode: int | None) -> str:
 def default_slots(cores: int | None = None, memory_gb: float | None = None) -> int:
     """Parallel slots for this machine: four per core, at most 8, and one per GB of memory
     (a slot's KV cache at 4,096 tokens is about 0.1 GB for the 1.5B model; the rest is room)."""
-    cores = cores or os.cpu_count() or 1
+    cores = cores or len(os.sched_getaffinity(0))  # the cores this process may use
     if memory_gb is None:
         memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return max(1, min(MAX_SLOTS, 4 * cores, int(memory_gb)))
