@@ -33,12 +33,16 @@ def main(argv: list[str] | None = None) -> int:
     if pipeline.backend.mode != "chat":
         raise SystemExit("eval.near_ties needs an instruction-tuned profile (quality or fast).")
     context = build_context(pipeline.store, [], None, pipeline.profile.context)
+    if context.route != "article":
+        raise SystemExit("eval.near_ties reads the whole article; the index holds more than fits.")
     print("| question | first words | first tokens (probability) |\n|---|---|---|")
     for question in args.questions:
         language, _ = detect_language(question)
         report = Report()
         messages = chat_messages(context, question, language)
-        words = text_of(pipeline.backend.stream(messages, [], 8, report, True))
+        # from the article's saved state, as every question of the assistant starts
+        stream = pipeline.backend.stream(messages, [], 8, report, keep_prefix=True, fresh=True)
+        words = text_of(stream)
         top = sorted(report.first_tokens.items(), key=lambda kv: -kv[1])[:SHOWN]
         tokens = ", ".join(f"{token!r} {p:.3f}" for token, p in top)
         print(f"| {question} | {words.strip()!r} | {tokens} |", flush=True)
