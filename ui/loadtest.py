@@ -86,10 +86,8 @@ def run(url: str, clients: int, rounds: int, reference: dict[str, str] | None = 
             return
         latencies.append(ms)
         answers.append(answer)
-        if comparable(answer) != reference[question]:
-            differing.append(
-                {"question": question, "reference": reference[question], "got": comparable(answer)}
-            )
+        if (got := comparable(answer)) != reference[question]:
+            differing.append({"question": question, "reference": reference[question], "got": got})
 
     t0 = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as executor:
