@@ -157,6 +157,5 @@ def test_a_local_instance_started_from_a_passing_thread_outlives_it(tmp_path):
         text=True,
         timeout=180,
         cwd=tmp_path,
-        env={**os.environ, "RAY_ADDRESS": "local"},  # its own instance, as above
     )
     assert done.stdout.strip().endswith("alive"), done.stderr[-2000:]
