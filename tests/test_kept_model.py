@@ -23,6 +23,10 @@ pytestmark = pytest.mark.slow
 RAG = str(Path(sys.executable).with_name("rag"))
 QUESTION = "Siapa Menteri Komunikasi dan Informatika?"
 KEEP_ALIVE_S = 6
+# The first process is kept long enough that its keeper cannot stop it unused while the test
+# kills it: a slow second command can leave it idle past a short keep-alive, and the keeper
+# that stops a process unused removes its log, the one the test expects to stay.
+KEPT_LONG_S = 600
 
 
 def ask(index_dir: Path, keep_alive: float = KEEP_ALIVE_S) -> subprocess.CompletedProcess:
@@ -88,12 +92,12 @@ def test_the_next_rag_ask_uses_the_kept_process_a_dead_one_is_replaced_and_the_k
     tmp_path, clean
 ):
     index = tmp_path / "index"
-    ask(index)
+    ask(index, keep_alive=KEPT_LONG_S)
     [(note, pid)] = kept_pids().items()
     assert alive(pid), "the model process ended with the command"
     [first_log] = logs(index)  # the kept process writes it
 
-    second = ask(index)
+    second = ask(index, keep_alive=KEPT_LONG_S)
     assert "Rudiantara" in second.stdout or "tidak" in second.stdout.lower()
     assert kept_pids() == {note: pid}, "the second command started a process of its own"
     assert logs(index) == {first_log}, "the command that used the kept process left a log"
