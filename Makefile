@@ -82,7 +82,7 @@ run: setup
 	$(VENV)/bin/rag serve --host $(HOST) --port $(PORT)
 
 test: dev browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 # Two workers: the fast tests wait on nothing, so the two cores halve their run. tests/e2e/
 # holds only browser tests, so it is not even collected.
