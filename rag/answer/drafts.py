@@ -200,7 +200,11 @@ class Drafter:
         reply = english_numbers(reply) if language == "en" else reply
         if overview == "summary":  # one sentence per stretch of the text, checked against it
             parts = spread(len(context.units))
-            cited = cite_by_part(reply, candidates, parts, self.embedder, language != "id")
+            own_language = {self.store.documents[u.doc_id].language for u in context.units}
+            cited = cite_by_part(
+                reply, candidates, parts, self.embedder, language != "id",
+                quote_missing=own_language == {language},
+            )  # fmt: skip
         else:  # "Summarize the article" is no part of a claim
             cited = cite(
                 "" if overview else question,

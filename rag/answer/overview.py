@@ -36,6 +36,7 @@ from rag.text.wordlists import DATA
 
 KINDS = ("summary", "people")
 MAX_SENTENCES = 5  # an overview answer: 3 to 5 sentences
+QUOTED_WORDS = 8  # a sentence quoted for a stretch the model's summary left out: its words
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 ENDS = re.compile(r"^[\s?.!]+|[\s?.!]+$")
 LATE_MARKER = re.compile(r"([.!?])\s*(\[\d+\])")  # "... (13/10). [2]": the marker after the end
@@ -162,12 +163,16 @@ def cite_by_part(
     embedder: Embedder,
     translated: bool = False,
     keep: int = MAX_SENTENCES,
+    quote_missing: bool = False,
 ) -> CitedAnswer:
     """A summary written part by part, each sentence checked against the sentences of the
     stretch of the text its place points to (``part_of``), else against the stretches
-    either side (``windows``); an unsupported one is withdrawn. Of the rest, at most
-    ``keep``: first one per part (the beginning, the middle and the end each get theirs),
-    then the earliest others; in the order of the text.
+    either side (``windows``); an unsupported one is withdrawn. With ``quote_missing`` (the
+    summary is in the text's own language), a part that no supported sentence speaks of gets
+    its first sentence, quoted (``first_of_part``): a small model writes about the start and
+    stops, and the end of the text would be left out. Of the rest, at most ``keep``: first
+    one per part (the beginning, the middle and the end each get theirs), then the earliest
+    others; in the order of the text.
 
     Checking a sentence against its stretch alone keeps a paraphrase of the end of the
     article from being matched to a look-alike at its beginning.
@@ -187,6 +192,14 @@ def cite_by_part(
                 break
     if not found:
         return CitedAnswer("", (), 0.0, 0.0)
+    if quote_missing:
+        spoken = {next((i for i, r in enumerate(parts) if key[0] in r), -1) for key, _ in found}
+        for i, part in enumerate(parts):
+            first = first_of_part(candidates, part) if i not in spoken else None
+            text = " ".join(first.sentence.text.split()) if first else ""
+            quoted = first and cite("", text, [first], embedder, translated, True)
+            if quoted and quoted.citations:
+                found.append(((first.marker, first.sentence.start), _shown(text, quoted)))
     found.sort(key=lambda f: f[0])
     chosen, seen_parts = [], set()
     for f in found:  # one per part first
@@ -205,6 +218,24 @@ def cite_by_part(
         min(one.lexical for one in answers),
         min(one.semantic for one in answers),
     )
+
+
+def first_of_part(candidates: list[Evidence], part: range) -> Evidence | None:
+    """The first sentence of a stretch of the text that reads as one: at least
+    ``QUOTED_WORDS`` words (not a list's "2." or a dateline).
+
+    >>> from rag.values import Hit, Passage, Sentence
+    >>> def unit(n, text):
+    ...     hit = Hit(Passage(f"p{n}", "doc", n, 0, len(text), text), 0.0, n)
+    ...     return Evidence(Sentence("doc", n, 0, len(text), text), hit, 0.0)
+    >>> lead = "Jack Ma bertemu tiga menteri di Hotel Laguna, Bali, pada hari Sabtu."
+    >>> first_of_part([unit(1, "2."), unit(2, lead)], range(1, 3)).sentence.text == lead
+    True
+    """
+    own = [
+        c for c in candidates if c.marker in part and len(c.sentence.text.split()) >= QUOTED_WORDS
+    ]
+    return min(own, key=lambda c: (c.marker, c.sentence.start), default=None)
 
 
 def _shown(sentence: str, one: CitedAnswer) -> CitedAnswer:

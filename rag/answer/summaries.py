@@ -6,7 +6,9 @@ question (``Drafter.chat`` with ``overview``: only the user message differs, so 
 article's evaluated prefix is shared); a summary is asked as one sentence per stretch of the
 article, beginning to end, and each sentence is checked against its own stretch
 (``rag.answer.overview.cite_by_part``); keep the sentences that ``rag.answer.cite`` finds
-supported (an unsupported one is withdrawn, as in any answer), and answer with them when at least
+supported (an unsupported one is withdrawn, as in any answer), quote the first sentence of a
+stretch none of them speaks of when the summary is in the article's own language (the 1.5B
+model writes about the start and stops), and answer with them when at least
 ``MIN_SUPPORTED`` remain. Otherwise, or when the model fails or is a base model that cannot
 follow the instruction, the answer is the article's first ``OPENING_SENTENCES`` sentences,
 each citing itself, and ``Draft.failure`` says so; when the article is in another language
