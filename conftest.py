@@ -69,30 +69,27 @@ def group(path: str) -> str:
     return SHARED_GROUPS.get(path, path)
 
 
-def by_file(config) -> bool:
-    """Whether the run hands out whole files (``--dist loadfile``; ``make test-fast`` hands
-    out single tests, which balance better when none loads a model)."""
-    return config.getoption("dist", "no") == "loadfile"
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    if WORKER and by_file(config):  # every worker collects alike; groups go out in this order
-        rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-        items.sort(key=lambda item: rank.get(group(item.nodeid.split("::")[0]), len(rank)))
-
-
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
-    """Each group runs whole on one worker, the groups in the order collected."""
-    if not by_file(config):
+    """With ``--dist loadfile``: each group runs whole on one worker, the longest first.
+    Otherwise (``make test-fast`` hands out single tests, which balance better when none
+    loads a model) xdist's own scheduling."""
+    if config.getoption("dist") != "loadfile":
         return None
     from xdist.scheduler import LoadScopeScheduling
+
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
 
     class GroupScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return group(nodeid.split("::")[0])
 
-    config.option.loadscopereorder = False  # not by test count: the longest first
+        def _assign_work_unit(self, node) -> None:
+            longest = min(self.workqueue, key=lambda scope: rank.get(scope, len(rank)))
+            self.workqueue.move_to_end(longest, last=False)  # the rest in collection order
+            super()._assign_work_unit(node)
+
+    config.option.loadscopereorder = False  # not by test count
     return GroupScheduling(config, log)
 
 
