@@ -227,6 +227,27 @@ def test_summary_sentences_are_put_in_the_articles_order_and_numbered_from_1(tmp
     assert all(doc.text[c.start : c.end] == c.text for c in answer.citations)
 
 
+def test_one_supported_sentence_is_no_summary_and_no_stretch_is_quoted_for_it(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    first = ARTICLE_SENTENCES[0]
+    backend.replies = [bullets(pipeline, [first]) + "\n- Harganya 99 ribu dolar per produk [2]"]
+
+    answer = pipeline.ask("Ringkas artikel ini")
+
+    assert "kalimat-kalimat pertama" in answer.fallback and "99" not in answer.answer
+
+
+def test_a_summary_in_another_language_than_the_article_quotes_nothing(tmp_path):
+    pipeline, backend = fake_pipeline(tmp_path, [])
+    first, second, third, last = ARTICLE_SENTENCES
+    extra = "Jack Ma akan mendukung pengembangan sumber daya manusia Indonesia di bidang digital."
+    backend.replies = [bullets(pipeline, [first, second, extra, third, last])]
+
+    answer = pipeline.ask("What is this article about?")
+
+    assert not answer.fallback and "benar-benar baik" not in answer.answer  # no quote
+
+
 def test_who_is_mentioned_is_answered_without_the_second_look(tmp_path):
     pipeline, backend = fake_pipeline(tmp_path, [])
     from rag.answer.context import build_context, chat_messages

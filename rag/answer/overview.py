@@ -36,6 +36,7 @@ from rag.text.wordlists import DATA
 
 KINDS = ("summary", "people")
 MAX_SENTENCES = 5  # an overview answer: 3 to 5 sentences
+MIN_SUPPORTED = 2  # the model's supported sentences a summary needs (rag.answer.summaries)
 QUOTED_WORDS = 8  # a sentence quoted for a stretch the model's summary left out: its words
 BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 ENDS = re.compile(r"^[\s?.!]+|[\s?.!]+$")
@@ -192,7 +193,7 @@ def cite_by_part(
                 break
     if not found:
         return CitedAnswer("", (), 0.0, 0.0)
-    if quote_missing:
+    if quote_missing and len(found) >= MIN_SUPPORTED:  # else the summary falls back whole
         spoken = {next((i for i, r in enumerate(parts) if key[0] in r), -1) for key, _ in found}
         for i, part in enumerate(parts):
             first = first_of_part(candidates, part) if i not in spoken else None
@@ -222,7 +223,8 @@ def cite_by_part(
 
 def first_of_part(candidates: list[Evidence], part: range) -> Evidence | None:
     """The first sentence of a stretch of the text that reads as one: at least
-    ``QUOTED_WORDS`` words (not a list's "2." or a dateline).
+    ``QUOTED_WORDS`` words, ended by a period or "!" (not a list's "2.", a dateline, a
+    heading or a question).
 
     >>> from rag.values import Hit, Passage, Sentence
     >>> def unit(n, text):
@@ -232,10 +234,12 @@ def first_of_part(candidates: list[Evidence], part: range) -> Evidence | None:
     >>> first_of_part([unit(1, "2."), unit(2, lead)], range(1, 3)).sentence.text == lead
     True
     """
-    own = [
-        c for c in candidates if c.marker in part and len(c.sentence.text.split()) >= QUOTED_WORDS
-    ]
+    own = [c for c in candidates if c.marker in part and _quotable(c.sentence.text)]
     return min(own, key=lambda c: (c.marker, c.sentence.start), default=None)
+
+
+def _quotable(sentence: str) -> bool:
+    return len(sentence.split()) >= QUOTED_WORDS and sentence.rstrip()[-1:] in ".!"
 
 
 def _shown(sentence: str, one: CitedAnswer) -> CitedAnswer:

@@ -28,12 +28,11 @@ from dataclasses import replace
 
 from rag.answer.cite import MARKER, CitedAnswer, answer_sentences
 from rag.answer.drafts import Draft, Drafter
-from rag.answer.overview import Overview
+from rag.answer.overview import MIN_SUPPORTED, Overview
 from rag.retrieval.evidence import document_sentences
 from rag.store.index import IndexStore
 from rag.values import Citation, Document, Event, EventKind, Hit
 
-MIN_SUPPORTED = 2  # supported sentences a model's overview needs to be the answer
 OPENING_SENTENCES = 3  # the extractive overview: the article's first sentences
 MAX_ARTICLES = 3  # articles summarised for one question without a restriction
 EXTRACTIVE = {
