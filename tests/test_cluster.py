@@ -38,8 +38,8 @@ os.environ.update(
 )
 pytestmark = pytest.mark.slow
 
-ARTICLES = 8  # about 65 passages
-BATCH = 16  # passages per embedding call: two or more batches per worker in the two-node build
+ARTICLES = 8  # 64 passages
+BATCH = 16  # passages per embedding call: four batches for the two-node build's two workers
 QUERIES = [
     "Produk apa saja yang akan dipasarkan lewat Alibaba?",
     "Siapa Menteri Kominfo?",
