@@ -201,10 +201,15 @@ class Drafter:
         if overview == "summary":  # one sentence per stretch of the text, checked against it
             parts = spread(len(context.units))
             own_language = {self.store.documents[u.doc_id].language for u in context.units}
+            quote_missing = own_language == {language}
             cited = cite_by_part(
-                reply, candidates, parts, self.embedder, language != "id",
-                quote_missing=own_language == {language},
-            )  # fmt: skip
+                reply,
+                candidates,
+                parts,
+                self.embedder,
+                language != "id",
+                quote_missing=quote_missing,
+            )
         else:  # "Summarize the article" is no part of a claim
             cited = cite(
                 "" if overview else question,

@@ -194,17 +194,19 @@ def cite_by_part(
     if not found:
         return CitedAnswer("", (), 0.0, 0.0)
     if quote_missing and len(found) >= MIN_SUPPORTED:  # else the summary falls back whole
-        spoken = {next((i for i, r in enumerate(parts) if key[0] in r), -1) for key, _ in found}
+        spoken = {part_holding(key[0], parts) for key, _ in found}
         for i, part in enumerate(parts):
-            first = first_of_part(candidates, part) if i not in spoken else None
-            text = " ".join(first.sentence.text.split()) if first else ""
-            quoted = first and cite("", text, [first], embedder, translated, True)
-            if quoted and quoted.citations:
+            first = None if i in spoken else first_of_part(candidates, part)
+            if first is None:
+                continue
+            text = " ".join(first.sentence.text.split())
+            quoted = cite("", text, [first], embedder, translated, True)
+            if quoted.citations:
                 found.append(((first.marker, first.sentence.start), _shown(text, quoted)))
     found.sort(key=lambda f: f[0])
     chosen, seen_parts = [], set()
     for f in found:  # one per part first
-        part = next((i for i, r in enumerate(parts) if f[0][0] in r), -1)
+        part = part_holding(f[0][0], parts)
         if part not in seen_parts:
             seen_parts.add(part)
             chosen.append(f)
@@ -219,6 +221,11 @@ def cite_by_part(
         min(one.lexical for one in answers),
         min(one.semantic for one in answers),
     )
+
+
+def part_holding(unit: int, parts: list[range]) -> int:
+    """The index of the part that holds a unit number, -1 for none."""
+    return next((i for i, r in enumerate(parts) if unit in r), -1)
 
 
 def first_of_part(candidates: list[Evidence], part: range) -> Evidence | None:
